@@ -1,0 +1,165 @@
+package cli
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vouch-dev/vouch/internal/registry/registrytest"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// TestNPMSourceShapes rebuilds fixture packages of the shapes real packages have and checks
+// the verdict, the evidence used to find the commit, and the strategy chosen.
+func TestNPMSourceShapes(t *testing.T) {
+	type tc struct {
+		name     string
+		purl     string
+		setup    func(f *fixture) (tarball []byte, commit string, opts []registrytest.PublishOption)
+		evidence string
+		strategy string
+		dir      string
+	}
+	cases := []tc{
+		{
+			name: "build step ships generated files",
+			purl: "pkg:npm/built-fixture@1.2.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{
+  "name": "built-fixture",
+  "version": "1.2.0",
+  "main": "dist/index.js",
+  "files": ["dist"],
+  "scripts": {"build": "node build.js", "prepublishOnly": "npm run build"},
+  "repository": "fixture/built"
+}
+`,
+					"build.js":     "const fs = require('fs');\nfs.mkdirSync('dist', {recursive: true});\nfs.writeFileSync('dist/index.js', '// generated\\nmodule.exports = ' + JSON.stringify(fs.readFileSync('src/index.txt', 'utf8')) + ';\\n');\n",
+					"src/index.txt": "hello from source\n",
+					".gitignore":   "dist/\nnode_modules/\n",
+				}
+				dir, commit := f.repo("built", files, "v1.2.0")
+				f.npmRun(dir, "run", "build")
+				return f.npmPack(dir), commit, nil
+			},
+			evidence: "tag:v1.2.0", strategy: "npm-build-pack",
+		},
+		{
+			name: "monorepo package with repository.directory",
+			purl: "pkg:npm/%40fixture/mono-a@0.3.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json":            `{"name": "mono-root", "private": true, "version": "0.0.0", "workspaces": ["packages/*"]}` + "\n",
+					"packages/a/package.json": `{"name": "@fixture/mono-a", "version": "0.3.0", "main": "index.js", "repository": {"type": "git", "url": "https://github.com/fixture/mono.git", "directory": "packages/a"}}` + "\n",
+					"packages/a/index.js":     "module.exports = 'a';\n",
+					"packages/b/package.json": `{"name": "@fixture/mono-b", "version": "5.0.0"}` + "\n",
+					"packages/b/index.js":     "module.exports = 'b';\n",
+				}
+				dir, commit := f.repo("mono", files, "@fixture/mono-a@0.3.0")
+				return f.npmPack(filepath.Join(dir, "packages", "a")), commit, nil
+			},
+			evidence: "tag:@fixture/mono-a@0.3.0", strategy: "npm-pack", dir: "packages/a",
+		},
+		{
+			name: "no tags: commit that set the version",
+			purl: "pkg:npm/untagged-fixture@3.1.4",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{"name": "untagged-fixture", "version": "3.1.4", "repository": "https://github.com/fixture/untagged"}` + "\n",
+					"index.js":     "module.exports = 314;\n",
+				}
+				dir, commit := f.repo("untagged", files, "")
+				tgz := f.npmPack(dir)
+				f.commitFile(dir, "CHANGELOG.md", "later work\n")
+				return tgz, commit, nil
+			},
+			evidence: "manifest_history", strategy: "npm-pack",
+		},
+		{
+			name: "gitHead from the registry",
+			purl: "pkg:npm/githead-fixture@0.0.1",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{"name": "githead-fixture", "version": "0.0.1", "repository": "github:fixture/githead"}` + "\n",
+					"index.js":     "module.exports = 1;\n",
+				}
+				dir, commit := f.repo("githead", files, "")
+				return f.npmPack(dir), commit, []registrytest.PublishOption{registrytest.WithGitHead(commit)}
+			},
+			evidence: "gitHead", strategy: "npm-pack",
+		},
+		{
+			name: "semantic-release placeholder version found by content",
+			purl: "pkg:npm/semrel-fixture@2.5.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{
+  "name": "semrel-fixture",
+  "version": "0.0.0-development",
+  "repository": "git+https://github.com/fixture/semrel.git"
+}
+`,
+					"index.js": "module.exports = 'semrel';\n",
+					"lib.js":   "exports.x = 1;\n",
+				}
+				dir, commit := f.repo("semrel", files, "")
+				f.npmRun(dir, "version", "2.5.0", "--no-git-tag-version")
+				tgz := f.npmPack(dir)
+				f.git(dir, "checkout", "--", "package.json")
+				f.commitFile(dir, "lib.js", "exports.x = 2;\n")
+				return tgz, commit, nil
+			},
+			evidence: "content_search", strategy: "npm-pack",
+		},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t)
+			tgz, commit, opts := c.setup(f)
+			f.reg.Publish(tgz, opts...)
+			code, res := f.rebuildJSON(c.purl)
+			if code != 0 || !res.Verdict.Success() {
+				t.Fatalf("exit %d verdict %s (%s): %s\nlog: %s", code, res.Verdict, res.Reason, res.Message, res.BuildLog)
+			}
+			if res.Source.Ref != commit {
+				t.Errorf("commit %s, want %s", res.Source.Ref, commit)
+			}
+			if !strings.HasPrefix(res.Source.Evidence, c.evidence) {
+				t.Errorf("evidence %q, want %q", res.Source.Evidence, c.evidence)
+			}
+			if res.Strategy != c.strategy {
+				t.Errorf("strategy %q, want %q", res.Strategy, c.strategy)
+			}
+			if res.Source.Dir != c.dir {
+				t.Errorf("dir %q, want %q", res.Source.Dir, c.dir)
+			}
+			if code, out, errb := f.vouch("verify", c.purl); code != 0 {
+				t.Errorf("verify: exit %d\n%s%s", code, out, errb)
+			}
+		})
+	}
+}
+
+func TestBuildFailureIsAttested(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "broken-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node -e \"process.exit(7)\""}, "repository": "fixture/broken"}` + "\n",
+		"dist/x.js":    "1;\n",
+	}
+	dir, _ := f.repo("broken", files, "1.0.0")
+	tgz := f.npmPack(dir)
+	// The published tarball has a file the source cannot produce, so a build is needed.
+	tgz = repackAdd(t, tgz, "package/dist/generated.js", "generated;\n")
+	f.reg.Publish(tgz)
+	code, res := f.rebuildJSON("pkg:npm/broken-fixture@1.0.0")
+	if code != 3 || res.Verdict != verdict.BuildFailed || res.Reason != verdict.ReasonBuildCommand {
+		t.Fatalf("exit %d verdict %s reason %s, want 3 build_failed build_command_failed: %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if !strings.Contains(res.Message, "prepublishOnly") {
+		t.Errorf("message %q does not say which step failed", res.Message)
+	}
+	if res.Attestation == "" || res.BuildLog == "" {
+		t.Errorf("failure not attested (%q) or log not kept (%q)", res.Attestation, res.BuildLog)
+	}
+}

@@ -1,0 +1,206 @@
+package npm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/vouch-dev/vouch/internal/definition"
+	"github.com/vouch-dev/vouch/internal/ecosystem"
+	"github.com/vouch-dev/vouch/internal/sandbox"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// Build runs the definition's strategy and returns the packed tarball in env.OutDir.
+func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, env *ecosystem.Env) (string, error) {
+	tool, err := e.Toolchains.NPM(ctx, def.Toolchain["npm"])
+	if err != nil {
+		return "", err
+	}
+	pkgDir := filepath.Join(env.SrcDir, filepath.FromSlash(def.Dir()))
+	if fi, err := os.Stat(filepath.Join(pkgDir, "package.json")); err != nil || !fi.Mode().IsRegular() {
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "no package.json in %s at %s", def.Dir(), def.Location.Ref)
+	}
+	buildEnv := e.env(env.WorkDir, def.Env)
+	run := func(dir string, reason verdict.Reason, args ...string) error {
+		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
+		err := env.Session.Run(ctx, e.spec(tool, dir, env, buildEnv, args...))
+		return classify(err, reason, "npm "+strings.Join(args, " "))
+	}
+	p := def.Strategy.Params
+	switch def.Strategy.Name {
+	case StrategyPack:
+		if v := p["set_version"]; v != "" {
+			if err := run(pkgDir, verdict.ReasonBuildCommand, "version", v, "--no-git-tag-version", "--allow-same-version", "--ignore-scripts"); err != nil {
+				return "", err
+			}
+		}
+		return e.pack(ctx, tool, env, pkgDir, buildEnv, true)
+	case StrategyBuildPack:
+		installDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
+		install := p["install"]
+		if install != "ci" && install != "install" {
+			install = "install"
+		}
+		if err := run(installDir, verdict.ReasonInstallFailed, install, "--no-audit", "--no-fund"); err != nil {
+			return "", err
+		}
+		for _, s := range strings.Split(p["scripts"], ",") {
+			if s = strings.TrimSpace(s); s == "" {
+				continue
+			}
+			if err := run(pkgDir, verdict.ReasonBuildCommand, "run", s); err != nil {
+				return "", err
+			}
+		}
+		if v := p["set_version"]; v != "" {
+			if err := run(pkgDir, verdict.ReasonBuildCommand, "version", v, "--no-git-tag-version", "--allow-same-version", "--ignore-scripts"); err != nil {
+				return "", err
+			}
+		}
+		return e.pack(ctx, tool, env, pkgDir, buildEnv, false)
+	default:
+		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
+	}
+}
+
+// pack runs `npm pack` in pkgDir and moves the new tarball into outDir. npm < 7 has no
+// --pack-destination, so the tarball is found as the .tgz that was not there before.
+func (e *Ecosystem) pack(ctx context.Context, tool *Tool, env *ecosystem.Env, pkgDir string, buildEnv []string, ignoreScripts bool) (string, error) {
+	before := tgzFiles(pkgDir)
+	args := []string{"pack"}
+	if ignoreScripts {
+		args = append(args, "--ignore-scripts")
+	}
+	fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
+	if err := classify(env.Session.Run(ctx, e.spec(tool, pkgDir, env, buildEnv, args...)), verdict.ReasonBuildCommand, "npm pack"); err != nil {
+		return "", err
+	}
+	var made []string
+	for f := range tgzFiles(pkgDir) {
+		if !before[f] {
+			made = append(made, f)
+		}
+	}
+	if len(made) != 1 {
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "npm pack produced %d new tarballs in %s", len(made), pkgDir)
+	}
+	dst := filepath.Join(env.OutDir, made[0])
+	if err := os.Rename(filepath.Join(pkgDir, made[0]), dst); err != nil {
+		return "", fmt.Errorf("moving packed tarball: %w", err)
+	}
+	return dst, nil
+}
+
+func tgzFiles(dir string) map[string]bool {
+	out := map[string]bool{}
+	ents, _ := os.ReadDir(dir)
+	for _, en := range ents {
+		if en.Type().IsRegular() && strings.HasSuffix(en.Name(), ".tgz") {
+			out[en.Name()] = true
+		}
+	}
+	return out
+}
+
+func (e *Ecosystem) spec(tool *Tool, dir string, env *ecosystem.Env, buildEnv []string, args ...string) *sandbox.Spec {
+	s := &sandbox.Spec{
+		Args:     append(append([]string{}, tool.Cmd...), args...),
+		Dir:      dir,
+		Env:      buildEnv,
+		Writable: nonEmpty(env.SrcDir, env.OutDir, env.WorkDir),
+		Stdout:   env.Log,
+		Stderr:   env.Log,
+	}
+	s.ReadOnly = append(s.ReadOnly, env.ReadOnly...)
+	if tool.Dir != "" {
+		s.ReadOnly = append(s.ReadOnly, tool.Dir)
+	}
+	return s
+}
+
+func nonEmpty(s ...string) []string {
+	var out []string
+	for _, x := range s {
+		if x != "" {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// env is the build environment: a private HOME, npm cache and TMPDIR under workDir (so the
+// network log sees every download), the configured registry, and the definition's variables.
+func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
+	home := filepath.Join(workDir, "home")
+	tmp := filepath.Join(workDir, "tmp")
+	cache := filepath.Join(workDir, "npm-cache")
+	for _, d := range []string{home, tmp, cache} {
+		_ = os.MkdirAll(d, 0o755)
+	}
+	vars := map[string]string{
+		"PATH":                       os.Getenv("PATH"),
+		"HOME":                       home,
+		"TMPDIR":                     tmp,
+		"LANG":                       "C.UTF-8",
+		"CI":                         "true",
+		"npm_config_cache":           cache,
+		"npm_config_registry":        e.Registry + "/",
+		"npm_config_update_notifier": "false",
+		"npm_config_fund":            "false",
+		"npm_config_audit":           "false",
+		"npm_config_userconfig":      filepath.Join(home, ".npmrc"),
+		"npm_config_globalconfig":    filepath.Join(home, ".npmrc-global"),
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	out := make([]string, 0, len(vars))
+	for k, v := range vars {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// classify turns a command failure into a build_failed verdict with reason.
+func classify(err error, reason verdict.Reason, what string) error {
+	if err == nil {
+		return nil
+	}
+	if _, ok := verdict.As(err); ok {
+		return err
+	}
+	var ee *sandbox.ExitError
+	if errors.As(err, &ee) {
+		return verdict.Wrap(verdict.BuildFailed, reason, what+" failed (see the build log)", err)
+	}
+	return verdict.Wrap(verdict.BuildFailed, verdict.ReasonSandbox, what+" could not run", err)
+}
+
+// limitedWriter keeps at most n bytes.
+type limitedWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (l *limitedWriter) Write(p []byte) (int, error) {
+	if l.n <= 0 {
+		return len(p), nil
+	}
+	q := p
+	if int64(len(q)) > l.n {
+		q = q[:l.n]
+	}
+	n, err := l.w.Write(q)
+	l.n -= int64(n)
+	if err != nil {
+		return n, err
+	}
+	return len(p), nil
+}

@@ -1,0 +1,329 @@
+package npm
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vouch-dev/vouch/internal/archive"
+	"github.com/vouch-dev/vouch/internal/definition"
+	"github.com/vouch-dev/vouch/internal/ecosystem"
+	"github.com/vouch-dev/vouch/internal/registry/npm"
+	"github.com/vouch-dev/vouch/internal/sandbox"
+	"github.com/vouch-dev/vouch/internal/source"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// Strategy names.
+const (
+	// StrategyPack runs `npm pack --ignore-scripts` on the source tree: for packages whose
+	// tarball holds only files that are in the repository.
+	StrategyPack = "npm-pack"
+	// StrategyBuildPack installs dependencies, runs the publish-time scripts, then packs:
+	// for packages that ship generated files.
+	StrategyBuildPack = "npm-build-pack"
+)
+
+// DefaultTimeout bounds an npm build.
+const DefaultTimeout = 20 * time.Minute
+
+// Infer decides how to rebuild up from loc: which strategy (are all published files in the
+// repository, or are some generated?), which npm (the one whose file selection matches the
+// upstream tarball), and which scripts to run.
+func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc definition.Location, mirrors *source.Mirrors) (*definition.BuildDefinition, error) {
+	repo, err := mirrors.Sync(ctx, loc.Repo)
+	if err != nil {
+		return nil, err
+	}
+	dir := loc.Dir
+	if dir == "" {
+		dir = "."
+	}
+	srcMan, err := readManifestAt(ctx, repo, loc.Ref, dir)
+	if err != nil {
+		return nil, err
+	}
+	upFiles, err := upstreamFileList(up.Path)
+	if err != nil {
+		return nil, err
+	}
+	srcFiles, err := repo.ListFiles(ctx, loc.Ref, cleanDir(dir))
+	if err != nil {
+		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonNoPackageDir, "listing "+dir+" at "+loc.Ref, err)
+	}
+	var generated []string
+	for _, f := range upFiles {
+		if _, ok := srcFiles[f]; !ok && f != "package.json" {
+			generated = append(generated, f)
+		}
+	}
+
+	def := &definition.BuildDefinition{
+		APIVersion: definition.APIVersion,
+		PURL:       up.Target.PURL(),
+		Artifact:   up.Artifact,
+		Location:   loc,
+		Strategy:   definition.Strategy{Name: StrategyPack},
+		Timeout:    definition.Duration(DefaultTimeout),
+		Toolchain:  map[string]string{},
+	}
+	if loc.Dir == "." {
+		def.Location.Dir = ""
+	}
+	params := map[string]string{}
+	if srcMan.Version != up.Target.Version {
+		// semantic-release and similar tools write the version at publish time.
+		params["set_version"] = up.Target.Version
+		def.Notes = append(def.Notes, fmt.Sprintf("package.json at the commit says version %q; the build sets %s as the publishing tool did", srcMan.Version, up.Target.Version))
+	}
+	if len(generated) > 0 {
+		def.Strategy.Name = StrategyBuildPack
+		installDir := cleanDir(dir)
+		if installDir != "" {
+			if rootMan, err := readManifestAt(ctx, repo, loc.Ref, "."); err == nil && len(rootMan.Workspaces) > 0 {
+				installDir = ""
+			}
+		}
+		params["install_dir"] = installDir
+		params["install"] = "install"
+		if _, ok := srcFiles[relTo(installDir, dir, "package-lock.json")]; ok || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "package-lock.json")) || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "npm-shrinkwrap.json")) {
+			params["install"] = "ci"
+		}
+		if s := publishScripts(srcMan.Scripts); s != "" {
+			params["scripts"] = s
+		}
+		sort.Strings(generated)
+		def.Notes = append(def.Notes, fmt.Sprintf("%d published files are not in the repository (e.g. %s): install and build before packing", len(generated), strings.Join(first(generated, 3), ", ")))
+	}
+	if len(params) > 0 {
+		def.Strategy.Params = params
+	}
+
+	nodeV, err := e.Toolchains.HostVersion(ctx, "node")
+	if err != nil {
+		return nil, err
+	}
+	def.Toolchain["node"] = nodeV
+	meta, _ := up.Meta.(*npm.Version)
+	if meta != nil && meta.NpmVersion != "" {
+		def.Toolchain["npm"] = meta.NpmVersion
+		def.Notes = append(def.Notes, "npm "+meta.NpmVersion+" from the registry's _npmVersion")
+	} else {
+		chosen, notes, err := e.chooseNPM(ctx, repo, loc, dir, upFiles, srcFiles)
+		if err != nil {
+			return nil, err
+		}
+		def.Toolchain["npm"] = chosen
+		def.Notes = append(def.Notes, notes...)
+	}
+	if meta != nil && meta.NodeVersion != "" {
+		def.Notes = append(def.Notes, "published with node "+meta.NodeVersion)
+	}
+	if !up.PublishedAt.IsZero() {
+		t := up.PublishedAt.UTC().Add(time.Minute)
+		def.RegistryCutoff = &t
+	} else {
+		def.CutoffNote = "registry publish times are unavailable or not trustworthy (no time.created in the packument): no cut-off"
+	}
+	return def, nil
+}
+
+// chooseNPM packs the source with each candidate npm (scripts off) and keeps the first whose
+// file list equals the upstream one, else the closest. It returns the exact version and notes.
+func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc definition.Location, dir string, upFiles []string, srcFiles map[string]string) (string, []string, error) {
+	// Only files that exist in the repository can be selected before a build.
+	want := map[string]bool{}
+	for _, f := range upFiles {
+		if _, ok := srcFiles[f]; ok || f == "package.json" {
+			want[f] = true
+		}
+	}
+	tmp, err := os.MkdirTemp("", "vouch-infer-")
+	if err != nil {
+		return "", nil, err
+	}
+	defer os.RemoveAll(tmp)
+	src := filepath.Join(tmp, "src")
+	if err := repo.Checkout(ctx, loc.Ref, src); err != nil {
+		return "", nil, verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "checking out "+loc.Ref, err)
+	}
+	pkgDir := filepath.Join(src, filepath.FromSlash(dir))
+	type score struct {
+		version string
+		diff    int
+	}
+	var tried []score
+	var notes []string
+	best := score{diff: -1}
+	seen := map[string]bool{}
+	for _, cand := range e.NPMVersions {
+		tool, err := e.Toolchains.NPM(ctx, cand)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("npm %s unavailable: %v", cand, err))
+			continue
+		}
+		if seen[tool.Version] {
+			continue
+		}
+		seen[tool.Version] = true
+		files, err := e.packFileList(ctx, tool, pkgDir, tmp)
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("npm %s could not pack: %v", tool.Version, err))
+			continue
+		}
+		d := 0
+		for f := range want {
+			if !files[f] {
+				d++
+			}
+		}
+		for f := range files {
+			if !want[f] {
+				if _, inSrc := srcFiles[f]; inSrc {
+					d++
+				}
+			}
+		}
+		tried = append(tried, score{tool.Version, d})
+		if best.diff < 0 || d < best.diff {
+			best = score{tool.Version, d}
+		}
+		if d == 0 {
+			break
+		}
+	}
+	if best.diff < 0 {
+		return "", notes, verdict.Errorf(verdict.BuildFailed, verdict.ReasonToolchain, "no candidate npm could pack the source: %s", strings.Join(notes, "; "))
+	}
+	var parts []string
+	for _, s := range tried {
+		parts = append(parts, fmt.Sprintf("%s (%d files differ)", s.version, s.diff))
+	}
+	notes = append(notes, fmt.Sprintf("npm chosen by file list: %s; tried %s", best.version, strings.Join(parts, ", ")))
+	return best.version, notes, nil
+}
+
+// packFileList runs `npm pack --ignore-scripts` in pkgDir and lists the tarball's files.
+func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp string) (map[string]bool, error) {
+	work, err := os.MkdirTemp(tmp, "pack-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(work)
+	sess, err := sandbox.None{}.Start(ctx, sandbox.Config{Timeout: 5 * time.Minute})
+	if err != nil {
+		return nil, err
+	}
+	defer sess.Close()
+	var log strings.Builder
+	env := &ecosystem.Env{Session: sess, SrcDir: pkgDir, OutDir: work, WorkDir: work, Log: &limitedWriter{w: &log, n: 64 << 10}}
+	tgz, err := e.pack(ctx, tool, env, pkgDir, e.env(work, nil), true)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s", err, lastLines(log.String(), 5))
+	}
+	defer os.Remove(tgz)
+	return upstreamFileSet(tgz)
+}
+
+func upstreamFileSet(tgz string) (map[string]bool, error) {
+	list, err := upstreamFileList(tgz)
+	if err != nil {
+		return nil, err
+	}
+	set := make(map[string]bool, len(list))
+	for _, f := range list {
+		set[f] = true
+	}
+	return set, nil
+}
+
+// upstreamFileList lists a tarball's regular files relative to its top directory.
+func upstreamFileList(tgz string) ([]string, error) {
+	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
+	if err != nil {
+		return nil, verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading "+filepath.Base(tgz), err)
+	}
+	_, prefix, err := tarballManifest(a)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, en := range a.Entries {
+		if en.Type == archive.TypeFile && strings.HasPrefix(en.Name, prefix) {
+			out = append(out, strings.TrimPrefix(en.Name, prefix))
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func readManifestAt(ctx context.Context, repo *source.Repo, commit, dir string) (*manifest, error) {
+	p := path.Join(cleanDir(dir), "package.json")
+	b, err := repo.ReadFile(ctx, commit, p)
+	if err != nil {
+		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonNoPackageDir, "reading "+p+" at "+commit, err)
+	}
+	m, err := parseManifest(b)
+	if err != nil {
+		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonManifestMismatch, p+" at "+commit, err)
+	}
+	return m, nil
+}
+
+func hasFile(ctx context.Context, repo *source.Repo, commit, p string) bool {
+	_, err := repo.ReadFile(ctx, commit, strings.TrimPrefix(p, "/"))
+	return err == nil
+}
+
+// publishScripts picks what `npm publish` would have run beyond what `npm pack` runs itself
+// (pack runs prepack, prepare and postpack; publish also runs prepublishOnly, and npm < 7 ran
+// prepublish): see https://docs.npmjs.com/cli/v10/using-npm/scripts#life-cycle-operation-order.
+func publishScripts(scripts map[string]string) string {
+	var run []string
+	if _, ok := scripts["prepublishOnly"]; ok {
+		run = append(run, "prepublishOnly")
+	} else if _, ok := scripts["prepublish"]; ok {
+		run = append(run, "prepublish")
+	}
+	_, prepack := scripts["prepack"]
+	_, prepare := scripts["prepare"]
+	if _, ok := scripts["build"]; ok && len(run) == 0 && !prepack && !prepare {
+		run = append(run, "build")
+	}
+	return strings.Join(run, ",")
+}
+
+func cleanDir(dir string) string {
+	d := path.Clean(filepath.ToSlash(dir))
+	if d == "." {
+		return ""
+	}
+	return d
+}
+
+func relTo(installDir, pkgDir, file string) string {
+	if cleanDir(installDir) == cleanDir(pkgDir) {
+		return file
+	}
+	return "\x00" // not in the package listing
+}
+
+func first(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}

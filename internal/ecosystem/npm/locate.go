@@ -1,0 +1,80 @@
+package npm
+
+import (
+	"context"
+	"strings"
+
+	"github.com/vouch-dev/vouch/internal/archive"
+	"github.com/vouch-dev/vouch/internal/definition"
+	"github.com/vouch-dev/vouch/internal/ecosystem"
+	"github.com/vouch-dev/vouch/internal/source"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// Locate finds the repository, commit and package directory of up: the registry's gitHead
+// when present, then version tags, package.json history, and finally a search for the commit
+// whose tree best matches the tarball's files (design §1.2).
+func (e *Ecosystem) Locate(ctx context.Context, up *ecosystem.Upstream, mirrors *source.Mirrors) (definition.Location, error) {
+	if up.RepoURL == "" {
+		return definition.Location{}, verdict.Errorf(verdict.NoSource, verdict.ReasonNoRepoURL,
+			"%s@%s names no repository in its package.json", up.Target.PackageName(), up.Target.Version)
+	}
+	repoURL, dir, err := source.Canonicalize(up.RepoURL)
+	if err != nil {
+		return definition.Location{}, err
+	}
+	if up.RepoDir != "" {
+		dir = up.RepoDir
+	}
+	dir = strings.Trim(strings.TrimPrefix(dir, "./"), "/")
+	repo, err := mirrors.Sync(ctx, repoURL)
+	if err != nil {
+		return definition.Location{}, err
+	}
+	files, err := upstreamBlobs(up.Path)
+	if err != nil {
+		return definition.Location{}, err
+	}
+	return source.Locate(ctx, repo, source.Query{
+		Repo:           repoURL,
+		DirHint:        dir,
+		Name:           up.Target.PackageName(),
+		Version:        up.Target.Version,
+		Commit:         up.Commit,
+		CommitEvidence: up.CommitEvidence,
+		Manifest:       "package.json",
+		ReadManifest: func(b []byte) (string, string, error) {
+			m, err := parseManifest(b)
+			if err != nil {
+				return "", "", err
+			}
+			return m.Name, m.Version, nil
+		},
+		UpstreamFiles: files,
+	})
+}
+
+// upstreamBlobs maps the tarball's package-relative paths to git blob hashes, for content search.
+// package.json is left out: publishing tools rewrite it (version placeholders, yarn, pnpm).
+func upstreamBlobs(tgz string) (map[string]string, error) {
+	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
+	if err != nil {
+		return nil, verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading upstream tarball", err)
+	}
+	_, prefix, err := tarballManifest(a)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string)
+	for _, en := range a.Entries {
+		if en.Type != archive.TypeFile || !strings.HasPrefix(en.Name, prefix) {
+			continue
+		}
+		rel := strings.TrimPrefix(en.Name, prefix)
+		if rel == "package.json" {
+			continue
+		}
+		out[rel] = source.BlobHash(en.Data)
+	}
+	return out, nil
+}

@@ -1,0 +1,405 @@
+// Package rebuild is the ecosystem-neutral pipeline: resolve, locate source, plan, build,
+// compare, attest, store (design §1).
+package rebuild
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/vouch-dev/vouch/internal/archive"
+	"github.com/vouch-dev/vouch/internal/attest"
+	"github.com/vouch-dev/vouch/internal/definition"
+	"github.com/vouch-dev/vouch/internal/diff"
+	"github.com/vouch-dev/vouch/internal/ecosystem"
+	"github.com/vouch-dev/vouch/internal/sandbox"
+	"github.com/vouch-dev/vouch/internal/source"
+	"github.com/vouch-dev/vouch/internal/stabilize"
+	"github.com/vouch-dev/vouch/internal/store"
+	"github.com/vouch-dev/vouch/internal/target"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// DefaultBuilderID names this builder in attestations unless VOUCH_BUILDER_ID says otherwise.
+const DefaultBuilderID = "https://vouch.dev/builders/local/v1"
+
+// Pipeline holds what every rebuild shares.
+type Pipeline struct {
+	Ecosystems  map[target.Ecosystem]ecosystem.Ecosystem
+	Mirrors     *source.Mirrors
+	Store       *store.Store
+	Signer      *attest.Signer
+	Executor    sandbox.Executor
+	Definitions definition.Directory
+	BuilderID   string
+	// WorkRoot is where per-build work directories are created ("" = os.TempDir()).
+	WorkRoot string
+	// Hide are host paths builds must not see ($VOUCH_HOME).
+	Hide []string
+	// KeepWorkdir leaves the work directory in place and reports it.
+	KeepWorkdir bool
+	// Progress receives one line per phase (may be nil).
+	Progress io.Writer
+}
+
+// Ecosystem returns the implementation for t or a usage error.
+func (p *Pipeline) Ecosystem(t target.Target) (ecosystem.Ecosystem, error) {
+	e, ok := p.Ecosystems[t.Ecosystem]
+	if !ok {
+		return nil, &target.InvalidError{Input: t.PURL(), Msg: fmt.Sprintf("vouch cannot rebuild %s packages yet", t.Ecosystem)}
+	}
+	return e, nil
+}
+
+// Plan resolves t and produces its BuildDefinition: the definitions directory's when it has
+// one, else an inferred one. Errors carry verdicts (upstream_error, no_source, ...).
+func (p *Pipeline) Plan(ctx context.Context, t target.Target) (*definition.BuildDefinition, *ecosystem.Upstream, error) {
+	eco, err := p.Ecosystem(t)
+	if err != nil {
+		return nil, nil, err
+	}
+	up, err := eco.Resolve(ctx, t)
+	if err != nil {
+		return nil, nil, err
+	}
+	def, err := p.plan(ctx, eco, up, nil, &verdict.Timings{})
+	return def, up, err
+}
+
+func (p *Pipeline) plan(ctx context.Context, eco ecosystem.Ecosystem, up *ecosystem.Upstream, given *definition.BuildDefinition, tm *verdict.Timings) (*definition.BuildDefinition, error) {
+	start := time.Now()
+	defer func() { tm.Source = ms(time.Since(start)) }()
+	if given != nil {
+		return given, nil
+	}
+	if d, err := p.Definitions.Lookup(up.Target); err != nil || d != nil {
+		if d != nil && d.Location.Evidence == "" {
+			d.Location.Evidence = "definition"
+		}
+		return d, err
+	}
+	p.progress("locating source of %s", up.Target.PURL())
+	loc, err := eco.Locate(ctx, up, p.Mirrors)
+	if err != nil {
+		return nil, err
+	}
+	p.progress("source: %s@%s (%s)", loc.Repo, short(loc.Ref), loc.Evidence)
+	def, err := eco.Infer(ctx, up, loc, p.Mirrors)
+	if err != nil {
+		return nil, err
+	}
+	return def, def.Validate()
+}
+
+// Rebuild runs the whole pipeline for t. def, when non-nil, replaces inference. The returned
+// Result is complete for every verdict; err is only for failures outside the verdict model
+// (unusable input, the store or key not writable).
+func (p *Pipeline) Rebuild(ctx context.Context, t target.Target, def *definition.BuildDefinition) (*verdict.Result, error) {
+	eco, err := p.Ecosystem(t)
+	if err != nil {
+		return nil, err
+	}
+	started := time.Now().UTC()
+	res := &verdict.Result{PURL: t.PURL(), Stabilizers: []string{}, Sandbox: p.Executor.Name(), StartedAt: started.Format(time.RFC3339)}
+	if p.Executor.Name() == "none" {
+		res.Findings = append(res.Findings, "built without a sandbox (--sandbox none): build scripts ran with the invoking user's rights and network")
+	}
+	run := &run{res: res, started: started}
+
+	// resolve
+	t0 := time.Now()
+	p.progress("resolving %s", t.PURL())
+	up, err := eco.Resolve(ctx, t)
+	res.TimingsMS.Resolve = ms(time.Since(t0))
+	if err != nil {
+		fail(res, err)
+		return p.finish(ctx, run, t, nil, nil)
+	}
+	run.up = up
+	res.Artifact = up.Artifact
+	res.Upstream = &verdict.Upstream{URL: up.URL, SHA256: up.SHA256, SHA512: up.SHA512, Size: up.Size}
+
+	// locate + plan
+	def, err = p.plan(ctx, eco, up, def, &res.TimingsMS)
+	if err != nil {
+		if _, ok := verdict.As(err); !ok {
+			var inv *definition.InvalidError
+			if errors.As(err, &inv) {
+				return nil, err
+			}
+		}
+		fail(res, err)
+		return p.finish(ctx, run, t, up, nil)
+	}
+	if def.Artifact != up.Artifact {
+		return nil, &definition.InvalidError{Problems: []string{fmt.Sprintf("the definition rebuilds %s but the registry's artifact is %s", def.Artifact, up.Artifact)}}
+	}
+	res.Source = &verdict.Source{Repo: def.Location.Repo, Ref: def.Location.Ref, Dir: def.Location.Dir, Evidence: def.Location.Evidence}
+	res.Strategy = def.Strategy.Name
+	res.Toolchain = def.Toolchain
+
+	// build
+	t0 = time.Now()
+	rebuilt, err := p.build(ctx, eco, def, up, run)
+	res.TimingsMS.Build = ms(time.Since(t0))
+	if err != nil {
+		fail(res, err)
+		return p.finish(ctx, run, t, up, def)
+	}
+
+	// compare
+	t0 = time.Now()
+	p.progress("comparing with the registry's artifact")
+	err = p.compare(eco, def, up, rebuilt, res)
+	res.TimingsMS.Compare = ms(time.Since(t0))
+	if err != nil {
+		fail(res, err)
+	}
+	return p.finish(ctx, run, t, up, def)
+}
+
+type run struct {
+	res      *verdict.Result
+	started  time.Time
+	up       *ecosystem.Upstream
+	log      bytes.Buffer
+	workDir  string
+	rebuilt  string
+}
+
+func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, r *run) (string, error) {
+	work, err := os.MkdirTemp(p.WorkRoot, "vouch-build-")
+	if err != nil {
+		return "", fmt.Errorf("creating work directory: %w", err)
+	}
+	r.workDir = work
+	if !p.KeepWorkdir {
+		defer os.RemoveAll(work)
+	}
+	src, out, scratch := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "work")
+	for _, d := range []string{out, scratch} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", err
+		}
+	}
+	p.progress("checking out %s", short(def.Location.Ref))
+	repo, err := p.Mirrors.Sync(ctx, def.Location.Repo)
+	if err != nil {
+		return "", err
+	}
+	if err := repo.Checkout(ctx, def.Location.Ref, src); err != nil {
+		return "", verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+def.Location.Ref, err)
+	}
+	cfg := eco.SandboxConfig(def)
+	cfg.Hide = append(cfg.Hide, p.Hide...)
+	sess, err := p.Executor.Start(ctx, cfg)
+	if err != nil {
+		return "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonSandbox, "starting the "+p.Executor.Name()+" sandbox", err)
+	}
+	if n, ok := sess.(interface{ Notes() []string }); ok {
+		r.res.Findings = append(r.res.Findings, n.Notes()...)
+	}
+	defer func() {
+		r.res.Network = sess.Network()
+		for _, rec := range r.res.Network {
+			if rec.Denied && rec.Finding != "" {
+				r.res.Findings = append(r.res.Findings, rec.Finding)
+			}
+		}
+		sess.Close()
+	}()
+	p.progress("building with strategy %s (sandbox: %s)", def.Strategy.Name, p.Executor.Name())
+	log := &capWriter{buf: &r.log, max: 16 << 20}
+	artifact, err := eco.Build(ctx, def, &ecosystem.Env{
+		Session: sess, SrcDir: src, OutDir: out, WorkDir: scratch, Log: log, Upstream: up,
+		ReadOnly: []string{repo.Dir},
+	})
+	if err != nil {
+		return "", err
+	}
+	// Keep the artifact beyond the work directory's life for attestation and inspection.
+	keep := filepath.Join(filepath.Dir(up.Path), "rebuilt-"+filepath.Base(artifact))
+	if err := copyFile(artifact, keep); err != nil {
+		return "", err
+	}
+	r.rebuilt = keep
+	return keep, nil
+}
+
+func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, rebuilt string, res *verdict.Result) error {
+	set := eco.Stabilizers(up.Artifact)
+	custom, err := stabilize.Custom(def.Stabilizers)
+	if err != nil {
+		return err
+	}
+	set = append(set, custom...)
+	cmp, err := stabilize.Compare(up.Path, rebuilt, set, archive.DefaultLimits)
+	if err != nil {
+		return verdict.Wrap(verdict.BuildFailed, verdict.ReasonNoOutput, "reading the rebuilt artifact", err)
+	}
+	res.Rebuild = &verdict.Rebuilt{SHA256: cmp.RebuildSHA256, Size: fileSize(rebuilt)}
+	switch {
+	case cmp.Identical:
+		res.Verdict = verdict.Identical
+		res.StabilizedSHA256 = cmp.UpstreamSHA256
+	case cmp.Equivalent:
+		res.Verdict = verdict.Equivalent
+		res.StabilizedSHA256 = cmp.StabilizedUpstreamSHA256
+		res.Stabilizers = append(res.Stabilizers, cmp.Applied...)
+	default:
+		res.Verdict = verdict.Mismatch
+		res.StabilizedSHA256 = cmp.StabilizedRebuildSHA256
+		res.Stabilizers = append(res.Stabilizers, cmp.Applied...)
+		tree := diff.Archives(cmp.Upstream, cmp.Rebuild, diff.Options{Labels: [2]string{"upstream", "rebuild"}})
+		sum := tree.Summary(20)
+		res.Diff = &sum
+		res.Reason = verdict.ReasonContentMismatch
+		if len(sum.OnlyUpstream)+len(sum.OnlyRebuild) > 0 {
+			res.Reason = verdict.ReasonFileSetMismatch
+		}
+		res.Message = fmt.Sprintf("%d differences after stabilization", sum.Differences)
+		if path, err := p.saveDiff(up, tree); err == nil {
+			res.Diff.Path = path
+		}
+	}
+	return nil
+}
+
+// saveDiff stores the full diff tree (canonical JSON) beside the run's artifacts.
+func (p *Pipeline) saveDiff(up *ecosystem.Upstream, tree *diff.Node) (string, error) {
+	b, err := json.MarshalIndent(tree, "", " ")
+	if err != nil {
+		return "", err
+	}
+	dst := filepath.Join(filepath.Dir(up.Path), up.Artifact+".diff.json")
+	return dst, writeAtomic(dst, b)
+}
+
+// finish signs and stores the attestation bundle and the run record. Upstream errors are not
+// attested: there is no verified artifact to make a statement about (design §1.1).
+func (p *Pipeline) finish(ctx context.Context, r *run, t target.Target, up *ecosystem.Upstream, def *definition.BuildDefinition) (*verdict.Result, error) {
+	res := r.res
+	finished := time.Now().UTC()
+	res.FinishedAt = finished.Format(time.RFC3339)
+	if up != nil && r.log.Len() > 0 {
+		logPath := filepath.Join(filepath.Dir(up.Path), up.Artifact+".build.log")
+		if err := writeAtomic(logPath, r.log.Bytes()); err == nil {
+			res.BuildLog = logPath
+		}
+	}
+	if p.KeepWorkdir && r.workDir != "" {
+		res.Findings = append(res.Findings, "work directory kept at "+r.workDir)
+	}
+	if res.Verdict != verdict.UpstreamError && up != nil {
+		t0 := time.Now()
+		bundle, err := attest.Bundle(p.Signer, attest.Input{
+			Target: t, Result: res, Definition: def, BuildLog: r.log.Bytes(), Network: res.Network,
+			BuilderID: p.BuilderID, Started: r.started, Finished: finished,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("creating attestation: %w", err)
+		}
+		path, err := p.Store.PutBundle(t, up.Artifact, bundle, up.SHA256, up.SHA512)
+		if err != nil {
+			return nil, fmt.Errorf("storing attestation: %w", err)
+		}
+		res.Attestation = path
+		res.TimingsMS.Attest = ms(time.Since(t0))
+	}
+	if _, err := p.Store.PutRun(res); err != nil {
+		return nil, fmt.Errorf("recording run: %w", err)
+	}
+	return res, nil
+}
+
+// fail records err's verdict and reason on res.
+func fail(res *verdict.Result, err error) {
+	if ve, ok := verdict.As(err); ok {
+		res.Verdict, res.Reason, res.Message = ve.Verdict, ve.Reason, ve.Error()
+		return
+	}
+	res.Verdict, res.Reason, res.Message = verdict.BuildFailed, verdict.ReasonSandbox, err.Error()
+}
+
+func (p *Pipeline) progress(format string, args ...any) {
+	if p.Progress != nil {
+		fmt.Fprintf(p.Progress, "vouch: "+format+"\n", args...)
+	}
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+func short(ref string) string {
+	if len(ref) > 12 {
+		return ref[:12]
+	}
+	return ref
+}
+
+func fileSize(p string) int64 {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+func copyFile(src, dst string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	return writeAtomic(dst, b)
+}
+
+func writeAtomic(dst string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), dst)
+}
+
+// capWriter keeps the first max bytes of the build log and notes the truncation.
+type capWriter struct {
+	buf       *bytes.Buffer
+	max       int
+	truncated bool
+}
+
+func (c *capWriter) Write(p []byte) (int, error) {
+	room := c.max - c.buf.Len()
+	if room <= 0 {
+		if !c.truncated {
+			c.truncated = true
+			c.buf.WriteString("\n[vouch: build log truncated]\n")
+		}
+		return len(p), nil
+	}
+	if len(p) > room {
+		c.buf.Write(p[:room])
+		return len(p), nil
+	}
+	return c.buf.Write(p)
+}

@@ -1,0 +1,68 @@
+// Package sandbox runs build commands. Every strategy runs its commands through an Executor,
+// so isolation and network recording apply to all of them (design §5).
+package sandbox
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/vouch-dev/vouch/internal/egress"
+)
+
+// Config describes one build's isolation: what it may reach and how long it may run.
+type Config struct {
+	// AllowHosts are the registry hosts the build may reach (exact host names, optionally host:port).
+	AllowHosts []string
+	// Cutoff, when set, hides registry versions published after it (npm packuments, PyPI JSON/Simple).
+	Cutoff *time.Time
+	// Timeout bounds the whole build session; zero means the executor's default.
+	Timeout time.Duration
+	// MemoryBytes and MaxPids bound the build's process tree; zero means the executor's default.
+	MemoryBytes int64
+	MaxPids     int
+	// Hide lists host paths that must not be visible to the build (e.g. $VOUCH_HOME).
+	Hide []string
+}
+
+// Spec is one command of a build.
+type Spec struct {
+	Args []string
+	// Dir is the working directory; it must be inside one of Writable.
+	Dir string
+	// Env is the complete environment (the executor adds proxy and CA variables).
+	Env []string
+	// Writable are the only host paths the command may write.
+	Writable []string
+	// ReadOnly are extra host paths made visible read-only even if under a hidden path
+	// (e.g. a toolchain cache inside $VOUCH_HOME).
+	ReadOnly       []string
+	Stdout, Stderr io.Writer
+}
+
+// Executor starts build sessions.
+type Executor interface {
+	// Name is recorded in results and attestations ("none", "bwrap").
+	Name() string
+	Start(ctx context.Context, cfg Config) (Session, error)
+}
+
+// Session runs the commands of one build and records its network use.
+type Session interface {
+	// Run runs one command to completion. A non-zero exit is an *ExitError; hitting a limit
+	// is a *verdict.Error with reason timeout or oom.
+	Run(ctx context.Context, spec *Spec) error
+	// Network returns the requests recorded so far (nil when the executor does not record).
+	Network() []egress.Record
+	Close() error
+}
+
+// ExitError is a command that ran and exited non-zero.
+type ExitError struct {
+	Args []string
+	Code int
+}
+
+func (e *ExitError) Error() string {
+	return "command " + quoteArgs(e.Args) + " exited with status " + itoa(e.Code)
+}

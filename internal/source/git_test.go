@@ -1,0 +1,451 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vouch-dev/vouch/internal/definition"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// fixtureRoot holds fixture repositories; the test git config rewrites
+// https://github.com/ to it (url.<base>.insteadOf), the local-mirror workflow.
+var fixtureRoot string
+
+func TestMain(m *testing.M) {
+	os.Exit(func() int {
+		tmp, err := os.MkdirTemp("", "vouch-source-test-")
+		if err != nil {
+			panic(err)
+		}
+		defer os.RemoveAll(tmp)
+		fixtureRoot = filepath.Join(tmp, "fixtures")
+		os.MkdirAll(fixtureRoot, 0o755)
+		gitconfig := filepath.Join(tmp, "gitconfig")
+		cfg := fmt.Sprintf("[url \"file://%s/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = main\n", fixtureRoot)
+		if err := os.WriteFile(gitconfig, []byte(cfg), 0o644); err != nil {
+			panic(err)
+		}
+		for k, v := range map[string]string{
+			"GIT_CONFIG_GLOBAL": gitconfig, "GIT_CONFIG_NOSYSTEM": "1", "HOME": tmp,
+			"GIT_AUTHOR_NAME": "Test", "GIT_AUTHOR_EMAIL": "test@example.org",
+			"GIT_COMMITTER_NAME": "Test", "GIT_COMMITTER_EMAIL": "test@example.org",
+		} {
+			os.Setenv(k, v)
+		}
+		return m.Run()
+	}())
+}
+
+// fixture is a non-bare repository reachable as https://github.com/<owner>/<name>.
+type fixture struct {
+	t    *testing.T
+	dir  string
+	URL  string
+	tick int
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	owner := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
+	dir := filepath.Join(fixtureRoot, owner, "repo")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, dir: dir, URL: "https://github.com/" + owner + "/repo"}
+	f.git("init", "--quiet")
+	return f
+}
+
+func (f *fixture) git(args ...string) string {
+	f.t.Helper()
+	cmd := exec.Command("git", args...)
+	cmd.Dir = f.dir
+	f.tick++
+	date := fmt.Sprintf("2024-01-01T00:%02d:%02dZ", f.tick/60, f.tick%60)
+	cmd.Env = append(os.Environ(), "GIT_AUTHOR_DATE="+date, "GIT_COMMITTER_DATE="+date)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		f.t.Fatalf("git %v: %v\n%s", args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+func (f *fixture) write(files map[string]string) {
+	f.t.Helper()
+	for p, body := range files {
+		full := filepath.Join(f.dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			f.t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+// commit writes files and commits everything, returning the commit hash.
+func (f *fixture) commit(msg string, files map[string]string) string {
+	f.t.Helper()
+	f.write(files)
+	f.git("add", "-A")
+	f.git("commit", "--quiet", "--allow-empty", "-m", msg)
+	return f.git("rev-parse", "HEAD")
+}
+
+func pkgJSON(name, version string) string {
+	return fmt.Sprintf("{\n  \"name\": %q,\n  \"version\": %q\n}\n", name, version)
+}
+
+func sync1(t *testing.T, f *fixture) *Repo {
+	t.Helper()
+	m := &Mirrors{Root: t.TempDir()}
+	r, err := m.Sync(context.Background(), f.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestBlobHash(t *testing.T) {
+	f := newFixture(t)
+	for _, data := range []string{"", "hello\n", strings.Repeat("x\x00y", 1000)} {
+		f.write(map[string]string{"f": data})
+		if want, got := f.git("hash-object", "f"), BlobHash([]byte(data)); got != want {
+			t.Errorf("BlobHash(%q...) = %s, git says %s", data[:min(len(data), 10)], got, want)
+		}
+	}
+}
+
+func TestMirrorAndRepo(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	c1 := f.commit("one", map[string]string{"package.json": pkgJSON("p", "1.0.0"), "lib/a.js": "a\n"})
+	f.git("tag", "v1.0.0")
+	c2 := f.commit("two", map[string]string{"README.md": "hi\n"})
+	f.git("tag", "-a", "-m", "annotated", "v1.0.1")
+	c3 := f.commit("three", map[string]string{"lib/a.js": "a2\n"})
+
+	m := &Mirrors{Root: t.TempDir()}
+	r, err := m.Sync(ctx, f.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDir := filepath.Join(m.Root, "github.com", strings.TrimPrefix(f.URL, "https://github.com/")+".git")
+	if r.Dir != wantDir || r.URL != f.URL {
+		t.Errorf("repo %+v, want dir %s", r, wantDir)
+	}
+	tags, err := r.Tags(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"v1.0.0": c1, "v1.0.1": c2}, tags); diff != "" {
+		t.Errorf("tags (-want +got):\n%s", diff)
+	}
+	if got, err := r.ResolveCommit(ctx, "HEAD"); err != nil || got != c3 {
+		t.Errorf("ResolveCommit(HEAD) = %s, %v; want %s", got, err, c3)
+	}
+	if got, err := r.ResolveCommit(ctx, c1[:10]); err != nil || got != c1 {
+		t.Errorf("ResolveCommit(short) = %s, %v", got, err)
+	}
+	if _, err := r.ResolveCommit(ctx, "--output=/tmp/x"); err == nil {
+		t.Error("ResolveCommit accepted an option")
+	}
+	if !r.HasCommit(ctx, c2) || r.HasCommit(ctx, strings.Repeat("0", 40)) || r.HasCommit(ctx, "-x") {
+		t.Error("HasCommit wrong")
+	}
+	if b, err := r.ReadFile(ctx, c1, "lib/a.js"); err != nil || string(b) != "a\n" {
+		t.Errorf("ReadFile = %q, %v", b, err)
+	}
+	if _, err := r.ReadFile(ctx, c1, "README.md"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile of a missing file: %v", err)
+	}
+	if _, err := r.ReadFile(ctx, c1, "lib"); err == nil || errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile of a directory: %v", err)
+	}
+	files, err := r.ListFiles(ctx, c3, "lib")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(map[string]string{"a.js": BlobHash([]byte("a2\n"))}, files); diff != "" {
+		t.Errorf("ListFiles (-want +got):\n%s", diff)
+	}
+	all, _ := r.ListFiles(ctx, c3, "")
+	if len(all) != 3 {
+		t.Errorf("ListFiles(root) = %v", all)
+	}
+	hist, err := r.FileHistory(ctx, "lib/a.js", 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{c3, c1}, hist); diff != "" {
+		t.Errorf("FileHistory (-want +got):\n%s", diff)
+	}
+	if tm, err := r.CommitTime(ctx, c1); err != nil || fmt.Sprint(tm.Unix()) != f.git("show", "-s", "--format=%ct", c1) {
+		t.Errorf("CommitTime = %v, %v", tm, err)
+	}
+
+	// Within one Mirrors value a repository is fetched once; a new one fetches again.
+	c4 := f.commit("four", nil)
+	if _, err := m.Sync(ctx, f.URL); err != nil {
+		t.Fatal(err)
+	}
+	if r.HasCommit(ctx, c4) {
+		t.Error("second Sync in the same Mirrors fetched again")
+	}
+	m2 := &Mirrors{Root: m.Root}
+	if _, err := m2.Sync(ctx, f.URL); err != nil {
+		t.Fatal(err)
+	}
+	if !r.HasCommit(ctx, c4) {
+		t.Error("a new Mirrors did not fetch")
+	}
+}
+
+func TestSyncConcurrent(t *testing.T) {
+	f := newFixture(t)
+	c := f.commit("one", map[string]string{"a": "a"})
+	root := t.TempDir()
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Separate Mirrors values behave like separate processes (file lock).
+			r, err := (&Mirrors{Root: root}).Sync(context.Background(), f.URL)
+			if err == nil && !r.HasCommit(context.Background(), c) {
+				err = errors.New("commit missing")
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestSyncFailures(t *testing.T) {
+	ctx := context.Background()
+	m := &Mirrors{Root: t.TempDir()}
+	for raw, reason := range map[string]verdict.Reason{
+		"ext::sh -c touch% /tmp/pwned":          verdict.ReasonUnsupportedRepo,
+		"git@github.com:o/r.git":                verdict.ReasonUnsupportedRepo, // not canonical
+		"https://github.com/o/r/tree/main/x":    verdict.ReasonUnsupportedRepo,
+		"https://github.com/nobody/nothing":     verdict.ReasonCloneFailed,
+		"https://unreachable.invalid/nobody/no": verdict.ReasonCloneFailed,
+	} {
+		_, err := m.Sync(ctx, raw)
+		ve, ok := verdict.As(err)
+		if !ok || ve.Verdict != verdict.NoSource || ve.Reason != reason {
+			t.Errorf("Sync(%q) = %v, want no_source/%s", raw, err, reason)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(m.Root, "github.com", "nobody")); len(ents) != 1 {
+		// Only the lock file remains; no half-made mirror.
+		t.Errorf("leftovers after a failed clone: %v", ents)
+	}
+}
+
+func TestCheckoutCRLF(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	c := f.commit("attrs", map[string]string{
+		".gitattributes":   "* text=auto\n*.bat text eol=crlf\n*.bin binary\n",
+		"a.txt":            "one\r\ntwo\r\n",
+		"run.bat":          "@echo off\nexit\n",
+		"data.bin":         "x\r\ny",
+		"pkg/package.json": pkgJSON("p", "1.0.0"),
+	})
+	r := sync1(t, f)
+	// The user's config asks for CRLF conversion; a checkout must not apply it.
+	f.git("config", "--global", "core.autocrlf", "true")
+	defer f.git("config", "--global", "--unset", "core.autocrlf")
+
+	dst := filepath.Join(t.TempDir(), "src")
+	if err := r.Checkout(ctx, c, dst); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{
+		"a.txt":    "one\ntwo\n", // normalised on commit by text=auto, LF on checkout
+		"run.bat":  "@echo off\r\nexit\r\n",
+		"data.bin": "x\r\ny",
+	} {
+		got, err := os.ReadFile(filepath.Join(dst, p))
+		if err != nil || string(got) != want {
+			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	cmd := exec.Command("git", "rev-parse", "HEAD")
+	cmd.Dir = dst
+	out, err := cmd.Output()
+	if err != nil || strings.TrimSpace(string(out)) != c {
+		t.Errorf("checkout HEAD = %s, %v; want %s", out, err, c)
+	}
+	cmd = exec.Command("git", "status", "--porcelain")
+	cmd.Dir = dst
+	if out, err := cmd.Output(); err != nil || len(out) != 0 {
+		t.Errorf("checkout is not clean: %q %v", out, err)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dst, ".git", "hooks")); len(ents) != 0 {
+		t.Errorf("hooks were installed: %v", ents)
+	}
+	if err := r.Checkout(ctx, strings.Repeat("1", 40), filepath.Join(t.TempDir(), "x")); err == nil {
+		t.Error("checkout of a missing commit succeeded")
+	}
+}
+
+func TestLocate(t *testing.T) {
+	ctx := context.Background()
+
+	t.Run("tag", func(t *testing.T) {
+		f := newFixture(t)
+		c1 := f.commit("release 1.0.0", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})
+		f.git("tag", "-a", "-m", "v1.0.0", "v1.0.0")
+		f.commit("1.1.0", map[string]string{"package.json": pkgJSON("widget", "1.1.0")})
+		r := sync1(t, f)
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0"})
+		want := definition.Location{Repo: f.URL, Ref: c1, Evidence: "tag:v1.0.0"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
+	t.Run("manifest history", func(t *testing.T) {
+		f := newFixture(t)
+		f.commit("0.9", map[string]string{"package.json": pkgJSON("widget", "0.9.0"), "index.js": "0\n"})
+		set := f.commit("bump 1.0.0", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})
+		f.commit("code", map[string]string{"index.js": "1\n"})
+		f.commit("description", map[string]string{"package.json": strings.Replace(pkgJSON("widget", "1.0.0"), "{", "{\n  \"description\": \"d\",", 1)})
+		f.commit("1.1.0", map[string]string{"package.json": pkgJSON("widget", "1.1.0")})
+		r := sync1(t, f)
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0"})
+		want := definition.Location{Repo: f.URL, Ref: set, Evidence: "manifest_history"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
+	t.Run("monorepo", func(t *testing.T) {
+		f := newFixture(t)
+		f.commit("init", map[string]string{
+			"package.json":                      `{"name":"root","private":true,"version":"0.0.0"}`,
+			"packages/x/package.json":           pkgJSON("@acme/x", "2.0.0"),
+			"packages/y/package.json":           pkgJSON("@acme/y", "2.0.0"),
+			"node_modules/@acme/x/package.json": pkgJSON("@acme/x", "2.0.0"),
+		})
+		c := f.commit("x 2.0.1", map[string]string{"packages/x/package.json": pkgJSON("@acme/x", "2.0.1")})
+		f.git("tag", "@acme/x@2.0.1")
+		f.git("tag", "@acme/y@2.0.1") // points at a commit where y is still 2.0.0
+		r := sync1(t, f)
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "@acme/x", Version: "2.0.1"})
+		want := definition.Location{Repo: f.URL, Ref: c, Dir: "packages/x", Evidence: "tag:@acme/x@2.0.1"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+		// With a hint, manifest history also finds the directory's version.
+		first := f.git("rev-list", "--max-parents=0", "HEAD")
+		loc, err = Locate(ctx, r, Query{Repo: f.URL, DirHint: "packages/y", Name: "@acme/y", Version: "2.0.0"})
+		want = definition.Location{Repo: f.URL, Ref: first, Dir: "packages/y", Evidence: "manifest_history"}
+		if err != nil || loc != want {
+			t.Errorf("Locate(y) = %+v, %v; want %+v", loc, err, want)
+		}
+		_, err = Locate(ctx, r, Query{Repo: f.URL, Name: "@acme/y", Version: "2.0.1"})
+		if ve, ok := verdict.As(err); !ok || ve.Reason != verdict.ReasonManifestMismatch {
+			t.Errorf("y@2.0.1: %v, want manifest_mismatch", err)
+		}
+		_, err = Locate(ctx, r, Query{Repo: f.URL, DirHint: "packages/z", Name: "@acme/z", Version: "1.0.0"})
+		if ve, ok := verdict.As(err); !ok || ve.Reason != verdict.ReasonNoPackageDir {
+			t.Errorf("z: %v, want no_package_dir", err)
+		}
+		_, err = Locate(ctx, r, Query{Repo: f.URL, Name: "@acme/z", Version: "1.0.0"})
+		if ve, ok := verdict.As(err); !ok || ve.Reason != verdict.ReasonNoPackageDir {
+			t.Errorf("z without hint: %v, want no_package_dir", err)
+		}
+	})
+
+	t.Run("gitHead", func(t *testing.T) {
+		f := newFixture(t)
+		c1 := f.commit("one", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})
+		c2 := f.commit("two", map[string]string{"index.js": "x"})
+		f.git("tag", "v1.0.0", c1)
+		r := sync1(t, f)
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", Commit: c2, CommitEvidence: "gitHead"})
+		want := definition.Location{Repo: f.URL, Ref: c2, Evidence: "gitHead"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+		loc, err = Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", Commit: c2[:12], CommitEvidence: "provenance"})
+		if err != nil || loc.Ref != c2 || loc.Evidence != "provenance" {
+			t.Errorf("Locate(short provenance commit) = %+v, %v", loc, err)
+		}
+		// A commit the repository does not have: fall back to the tag.
+		loc, err = Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", Commit: strings.Repeat("a", 40)})
+		if err != nil || loc.Ref != c1 || loc.Evidence != "tag:v1.0.0" {
+			t.Errorf("Locate(unknown gitHead) = %+v, %v", loc, err)
+		}
+	})
+
+	t.Run("content search", func(t *testing.T) {
+		f := newFixture(t)
+		placeholder := pkgJSON("widget", "0.0.0-semantic-release")
+		f.commit("a", map[string]string{"package.json": placeholder, "index.js": "v1\n", "test.js": "t\n"})
+		release := f.commit("b", map[string]string{"index.js": "v2\n", "lib/util.js": "u\n"})
+		f.commit("tests only", map[string]string{"test.js": "t2\n"})
+		f.commit("c", map[string]string{"index.js": "v3\n"})
+		r := sync1(t, f)
+		upstream := map[string]string{
+			// package.json as published carries the real version: it will not match.
+			"package.json": BlobHash([]byte(pkgJSON("widget", "2.3.4"))),
+			"index.js":     BlobHash([]byte("v2\n")),
+			"lib/util.js":  BlobHash([]byte("u\n")),
+			"dist/x.js":    BlobHash([]byte("built\n")),
+		}
+		q := Query{Repo: f.URL, Name: "widget", Version: "2.3.4", UpstreamFiles: upstream}
+		_, err := Locate(ctx, r, q)
+		// 2 of 3 present files match: below the threshold.
+		if ve, ok := verdict.As(err); !ok || ve.Reason != verdict.ReasonNoGitRef || !strings.Contains(err.Error(), "content search") {
+			t.Fatalf("Locate with package.json differing: %v, want no_git_ref naming the content search", err)
+		}
+		delete(upstream, "package.json")
+		loc, err := Locate(ctx, r, q)
+		want := definition.Location{Repo: f.URL, Ref: release, Evidence: "content_search(version placeholder)"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
+	t.Run("not found", func(t *testing.T) {
+		f := newFixture(t)
+		f.commit("one", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})
+		f.git("tag", "v3.0.0")
+		r := sync1(t, f)
+		_, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "2.0.0"})
+		ve, ok := verdict.As(err)
+		if !ok || ve.Verdict != verdict.NoSource || ve.Reason != verdict.ReasonNoGitRef {
+			t.Fatalf("got %v, want no_source/no_git_ref", err)
+		}
+		for _, s := range []string{"tags v2.0.0", "manifest history", "content search"} {
+			if !strings.Contains(ve.Msg, s) {
+				t.Errorf("message %q does not say it tried %q", ve.Msg, s)
+			}
+		}
+		_, err = Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "3.0.0"})
+		if ve, ok := verdict.As(err); !ok || ve.Reason != verdict.ReasonManifestMismatch {
+			t.Errorf("tag with another version: %v, want manifest_mismatch", err)
+		}
+	})
+}

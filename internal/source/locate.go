@@ -1,0 +1,400 @@
+package source
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"path"
+	"sort"
+	"strings"
+
+	"github.com/vouch-dev/vouch/internal/definition"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// Query says what to look for in a repository.
+type Query struct {
+	Repo    string // canonical repository URL
+	DirHint string // package directory from metadata (npm repository.directory), "" if unknown
+	Name    string
+	Version string
+	// Commit is a commit named by metadata, with the evidence name ("provenance", "gitHead").
+	Commit         string
+	CommitEvidence string
+	// Manifest is the manifest file name ("package.json" when empty).
+	Manifest string
+	// ReadManifest extracts name and version from a manifest (package.json's when nil).
+	ReadManifest func(data []byte) (name, version string, err error)
+	// UpstreamFiles maps package-relative paths of the upstream artifact's files to their git
+	// blob hashes (BlobHash); used by the content search.
+	UpstreamFiles map[string]string
+}
+
+// Search bounds (design §1.2): the history walked for manifests and contents.
+const (
+	maxManifestHistory = 2000
+	maxContentHistory  = 2000
+	maxManifests       = 2000 // manifests read when looking for a package directory
+	// minContentScore is the share of upstream files found in the repository that must match.
+	minContentScore = 0.9
+	// maxContentValidations bounds the best-scoring commits validated.
+	maxContentValidations = 20
+)
+
+// ReadPackageJSON reads name and version from a package.json.
+func ReadPackageJSON(data []byte) (name, version string, err error) {
+	var m struct {
+		Name    any `json:"name"`
+		Version any `json:"version"`
+	}
+	if err := json.Unmarshal(data, &m); err != nil {
+		return "", "", fmt.Errorf("package.json: %w", err)
+	}
+	name, _ = m.Name.(string)
+	version, _ = m.Version.(string)
+	return name, version, nil
+}
+
+// IsPlaceholderVersion reports versions that release tools write into the repository while the
+// real version is set only at publish time (semantic-release, some CI scripts).
+func IsPlaceholderVersion(v string) bool {
+	l := strings.ToLower(v)
+	return v == "" || strings.HasPrefix(l, "0.0.0") || strings.Contains(l, "semantic-release") ||
+		strings.Contains(l, "semantically-released") || strings.Contains(l, "development") ||
+		strings.Contains(l, "placeholder") || strings.Contains(l, "{{")
+}
+
+type locator struct {
+	repo     *Repo
+	q        Query
+	manifest string
+	read     func([]byte) (string, string, error)
+	tried    []string
+	// mismatch records a candidate whose manifest named another package or version.
+	mismatch string
+	noDir    bool
+	found    *tagHit
+}
+
+// candidate is a validated commit.
+type candidate struct {
+	dir         string
+	placeholder bool // name matched; the manifest's version is a placeholder
+}
+
+// Locate finds the commit and package directory of q.Name@q.Version in repo, trying in order:
+// q.Commit, tags, the manifest's history and a content search. Every candidate is validated
+// against the manifest at that commit. Failures are *verdict.Error with verdict no_source.
+func Locate(ctx context.Context, repo *Repo, q Query) (definition.Location, error) {
+	l := &locator{repo: repo, q: q, manifest: q.Manifest, read: q.ReadManifest}
+	if l.manifest == "" {
+		l.manifest = "package.json"
+	}
+	if l.read == nil {
+		l.read = ReadPackageJSON
+	}
+	if q.Repo == "" {
+		l.q.Repo = repo.URL
+	}
+	if d := cleanDir(q.DirHint); d != q.DirHint {
+		l.q.DirHint = d
+	}
+	loc := func(commit string, c candidate, evidence string) definition.Location {
+		if c.placeholder {
+			evidence += "(version placeholder)"
+		}
+		return definition.Location{Repo: l.q.Repo, Ref: commit, Dir: c.dir, Evidence: evidence}
+	}
+
+	if q.Commit != "" {
+		ev := q.CommitEvidence
+		if ev == "" {
+			ev = "gitHead"
+		}
+		commit, err := repo.ResolveCommit(ctx, q.Commit)
+		if err != nil || !strings.HasPrefix(commit, strings.ToLower(q.Commit)) {
+			l.tried = append(l.tried, fmt.Sprintf("%s commit %.12s (not in the repository)", ev, q.Commit))
+		} else if c, ok := l.validate(ctx, commit, true, ev+" "+commit[:12]); ok {
+			return loc(commit, c, ev), nil
+		}
+	}
+
+	if err := l.fromTags(ctx); err != nil {
+		return definition.Location{}, err
+	} else if l.found != nil {
+		return loc(l.found.commit, l.found.c, "tag:"+l.found.tag), nil
+	}
+
+	dir, dirOK := l.packageDir(ctx)
+	if dirOK {
+		if commit, c, ok := l.fromManifestHistory(ctx, dir); ok {
+			return loc(commit, c, "manifest_history"), nil
+		}
+		if commit, c, ok := l.fromContent(ctx, dir); ok {
+			return loc(commit, c, "content_search"), nil
+		}
+	}
+	return definition.Location{}, l.failure()
+}
+
+type tagHit struct {
+	tag, commit string
+	c           candidate
+}
+
+func (l *locator) fromTags(ctx context.Context) error {
+	tags, err := l.repo.Tags(ctx)
+	if err != nil {
+		return verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "reading tags of "+l.q.Repo, err)
+	}
+	matched := MatchTags(tags, l.q.Name, l.q.Version)
+	if len(matched) == 0 {
+		l.tried = append(l.tried, fmt.Sprintf("tags %s (none present)", strings.Join(TagCandidates(l.q.Name, l.q.Version)[:3], ", ")+", ..."))
+		return nil
+	}
+	for _, tag := range matched {
+		if c, ok := l.validate(ctx, tags[tag], false, "tag "+tag); ok {
+			l.found = &tagHit{tag: tag, commit: tags[tag], c: c}
+			return nil
+		}
+	}
+	return nil
+}
+
+// packageDir is the package directory to search history in: the hint, the root when its
+// manifest names the package, or the directory whose manifest does at the default branch.
+func (l *locator) packageDir(ctx context.Context) (string, bool) {
+	if l.q.DirHint != "" {
+		return l.q.DirHint, true
+	}
+	head, err := l.repo.ResolveCommit(ctx, "HEAD")
+	if err != nil {
+		l.tried = append(l.tried, "manifest history (repository has no default branch)")
+		return "", false
+	}
+	if data, err := l.repo.ReadFile(ctx, head, l.manifest); err == nil {
+		if name, _, err := l.read(data); err == nil && name == l.q.Name {
+			return "", true
+		}
+	}
+	dir, found := l.findDir(ctx, head)
+	if !found {
+		l.noDir = true
+		l.tried = append(l.tried, fmt.Sprintf("no %s naming %s on the default branch", l.manifest, l.q.Name))
+		return "", false
+	}
+	return dir, true
+}
+
+// findDir looks through every manifest at commit (outside node_modules) for one naming the
+// package; when several do, one with the right version and then the shallowest wins.
+func (l *locator) findDir(ctx context.Context, commit string) (string, bool) {
+	files, err := l.repo.ListFiles(ctx, commit, "")
+	if err != nil {
+		return "", false
+	}
+	var paths []string
+	for p := range files {
+		if path.Base(p) != l.manifest || p == l.manifest {
+			continue
+		}
+		if strings.Contains("/"+p, "/node_modules/") {
+			continue
+		}
+		paths = append(paths, p)
+	}
+	sort.Slice(paths, func(i, j int) bool {
+		di, dj := strings.Count(paths[i], "/"), strings.Count(paths[j], "/")
+		if di != dj {
+			return di < dj
+		}
+		return paths[i] < paths[j]
+	})
+	if len(paths) > maxManifests {
+		paths = paths[:maxManifests]
+	}
+	best := ""
+	for _, p := range paths {
+		data, err := l.repo.ReadFile(ctx, commit, p)
+		if err != nil {
+			continue
+		}
+		name, version, err := l.read(data)
+		if err != nil || name != l.q.Name {
+			continue
+		}
+		if version == l.q.Version {
+			return path.Dir(p), true
+		}
+		if best == "" {
+			best = path.Dir(p)
+		}
+	}
+	return best, best != ""
+}
+
+// validate checks the manifest at commit names the package and version. With
+// allowPlaceholder, a placeholder version in the repository is accepted (and flagged).
+func (l *locator) validate(ctx context.Context, commit string, allowPlaceholder bool, what string) (candidate, bool) {
+	dir := l.q.DirHint
+	data, err := l.repo.ReadFile(ctx, commit, path.Join(dir, l.manifest))
+	var name, version string
+	if err == nil {
+		name, version, err = l.read(data)
+	}
+	if (err != nil || name != l.q.Name) && l.q.DirHint == "" {
+		// A monorepo without a directory hint: find the package's directory at this commit.
+		if d, ok := l.findDir(ctx, commit); ok {
+			dir = d
+			if data, err = l.repo.ReadFile(ctx, commit, path.Join(dir, l.manifest)); err == nil {
+				name, version, err = l.read(data)
+			}
+		}
+	}
+	where := path.Join(dir, l.manifest)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		l.tried = append(l.tried, fmt.Sprintf("%s (no %s)", what, where))
+		if l.q.DirHint != "" {
+			l.noDir = true
+		}
+		return candidate{}, false
+	case err != nil:
+		l.tried = append(l.tried, fmt.Sprintf("%s (%s unreadable: %v)", what, where, err))
+		return candidate{}, false
+	case name != l.q.Name || (version != l.q.Version && !(allowPlaceholder && IsPlaceholderVersion(version))):
+		l.tried = append(l.tried, fmt.Sprintf("%s (%s names %s@%s)", what, where, name, version))
+		l.mismatch = fmt.Sprintf("%s: %s names %s@%s", what, where, name, version)
+		return candidate{}, false
+	}
+	if dir == "." {
+		dir = ""
+	}
+	return candidate{dir: dir, placeholder: version != l.q.Version}, true
+}
+
+// fromManifestHistory walks the commits that changed the manifest, newest first, and picks
+// the commit that set the version: the oldest of the newest run of commits whose manifest
+// has it. That is the release commit in `npm version`, lerna and changesets workflows.
+func (l *locator) fromManifestHistory(ctx context.Context, dir string) (string, candidate, bool) {
+	mpath := path.Join(dir, l.manifest)
+	commits, err := l.repo.FileHistory(ctx, mpath, maxManifestHistory)
+	if err != nil || len(commits) == 0 {
+		if err == nil {
+			l.noDir = true // no branch or tag ever had this manifest
+		}
+		l.tried = append(l.tried, fmt.Sprintf("manifest history of %s (no commits)", mpath))
+		return "", candidate{}, false
+	}
+	setBy := ""
+	for _, c := range commits {
+		data, err := l.repo.ReadFile(ctx, c, mpath)
+		if err != nil {
+			if setBy != "" {
+				break
+			}
+			continue
+		}
+		name, version, err := l.read(data)
+		if err == nil && name == l.q.Name && version == l.q.Version {
+			setBy = c
+			continue
+		}
+		if setBy != "" {
+			break // the commit before setBy had another version: setBy set it
+		}
+	}
+	if setBy == "" {
+		l.tried = append(l.tried, fmt.Sprintf("manifest history of %s (%d commits, none with %s@%s)", mpath, len(commits), l.q.Name, l.q.Version))
+		return "", candidate{}, false
+	}
+	c, ok := l.validate(ctx, setBy, false, "manifest history commit "+setBy[:12])
+	return setBy, c, ok
+}
+
+type scored struct {
+	commit  string
+	matched int
+	present int
+	score   float64
+	order   int // index in the history, 0 = newest
+}
+
+// fromContent scores the commits that touched the package directory by how many of the
+// upstream files present in the repository have exactly the upstream content.
+func (l *locator) fromContent(ctx context.Context, dir string) (string, candidate, bool) {
+	if len(l.q.UpstreamFiles) == 0 {
+		l.tried = append(l.tried, "content search (no upstream file hashes)")
+		return "", candidate{}, false
+	}
+	commits, err := l.repo.FileHistory(ctx, dir, maxContentHistory)
+	if err != nil || len(commits) == 0 {
+		l.tried = append(l.tried, "content search (no history)")
+		return "", candidate{}, false
+	}
+	var all []scored
+	for i, c := range commits {
+		if ctx.Err() != nil {
+			break
+		}
+		files, err := l.repo.ListFiles(ctx, c, dir)
+		if err != nil {
+			continue
+		}
+		s := scored{commit: c, order: i}
+		for p, want := range l.q.UpstreamFiles {
+			got, ok := files[p]
+			if !ok {
+				continue
+			}
+			s.present++
+			if got == want {
+				s.matched++
+			}
+		}
+		if s.present > 0 {
+			s.score = float64(s.matched) / float64(s.present)
+		}
+		all = append(all, s)
+	}
+	// Best score, then most files matched; among equals the oldest, which is closest to
+	// the commit that set the version (later commits touching only other files tie).
+	sort.SliceStable(all, func(i, j int) bool {
+		a, b := all[i], all[j]
+		if a.score != b.score {
+			return a.score > b.score
+		}
+		if a.matched != b.matched {
+			return a.matched > b.matched
+		}
+		return a.order > b.order
+	})
+	for i, s := range all {
+		if i >= maxContentValidations || s.score < minContentScore || s.matched == 0 {
+			break
+		}
+		if c, ok := l.validate(ctx, s.commit, true, fmt.Sprintf("content search commit %s (%d/%d files)", s.commit[:12], s.matched, s.present)); ok {
+			return s.commit, c, true
+		}
+	}
+	best := "no commit"
+	if len(all) > 0 {
+		best = fmt.Sprintf("best %d/%d files at %s", all[0].matched, all[0].present, all[0].commit[:12])
+	}
+	l.tried = append(l.tried, fmt.Sprintf("content search over %d commits (%s)", len(all), best))
+	return "", candidate{}, false
+}
+
+func (l *locator) failure() error {
+	what := fmt.Sprintf("no commit of %s found for %s@%s; tried: %s", l.q.Repo, l.q.Name, l.q.Version, strings.Join(l.tried, "; "))
+	switch {
+	case l.mismatch != "":
+		return verdict.Errorf(verdict.NoSource, verdict.ReasonManifestMismatch, "%s", what)
+	case l.noDir:
+		return verdict.Errorf(verdict.NoSource, verdict.ReasonNoPackageDir, "%s", what)
+	default:
+		return verdict.Errorf(verdict.NoSource, verdict.ReasonNoGitRef, "%s", what)
+	}
+}

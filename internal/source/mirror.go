@@ -1,0 +1,364 @@
+package source
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+// Mirrors keeps one bare mirror per repository under Root, at Root/<host>/<path>.git.
+// Repositories are fetched with the system git, so the user's git configuration applies —
+// notably url.<base>.insteadOf, which is how users point vouch at local mirrors.
+// A Mirrors is meant to live as long as the process; it is safe for concurrent use.
+type Mirrors struct {
+	Root string
+	// FetchInterval is how long a fetched mirror counts as fresh. Zero: fetch at most once
+	// per Mirrors value (once per process for the CLI).
+	FetchInterval time.Duration
+
+	mu      sync.Mutex
+	fetched map[string]time.Time
+	locks   map[string]*sync.Mutex
+}
+
+// Repo is a synchronised bare mirror of one repository.
+type Repo struct {
+	// URL is the canonical repository URL.
+	URL string
+	// Dir is the bare repository. Checkouts borrow its objects (objects/info/alternates), so a
+	// sandbox that wants a working .git must make Dir readable at the same path.
+	Dir string
+}
+
+// MaxFileSize bounds ReadFile.
+const MaxFileSize = 64 << 20
+
+// repoLock serialises work on one mirror within the process.
+func (m *Mirrors) repoLock(dir string) *sync.Mutex {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.locks == nil {
+		m.locks = map[string]*sync.Mutex{}
+	}
+	l := m.locks[dir]
+	if l == nil {
+		l = &sync.Mutex{}
+		m.locks[dir] = l
+	}
+	return l
+}
+
+func (m *Mirrors) fresh(dir string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	t, ok := m.fetched[dir]
+	return ok && (m.FetchInterval == 0 || time.Since(t) < m.FetchInterval)
+}
+
+func (m *Mirrors) markFetched(dir string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.fetched == nil {
+		m.fetched = map[string]time.Time{}
+	}
+	m.fetched[dir] = time.Now()
+}
+
+func cloneFailed(repo string, err error) error {
+	return verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "fetching "+repo, err)
+}
+
+// Sync makes the mirror of repo (a canonical URL, see Canonicalize) current: cloned the first
+// time, fetched (with pruning) at most once per FetchInterval. A file lock keeps two
+// processes from fetching the same mirror at once.
+func (m *Mirrors) Sync(ctx context.Context, repo string) (*Repo, error) {
+	if m.Root == "" {
+		return nil, errors.New("source: Mirrors.Root is not set")
+	}
+	canon, dir, err := Canonicalize(repo)
+	if err != nil {
+		return nil, err
+	}
+	if canon != repo || dir != "" {
+		return nil, verdict.Errorf(verdict.NoSource, verdict.ReasonUnsupportedRepo, "repository %q is not canonical (%s)", safeShow(repo), canon)
+	}
+	rel := strings.TrimPrefix(canon, "https://")
+	rel = strings.ReplaceAll(rel, ":", "_") // host:port
+	mirror := filepath.Join(m.Root, filepath.FromSlash(rel)+".git")
+	r := &Repo{URL: canon, Dir: mirror}
+
+	l := m.repoLock(mirror)
+	l.Lock()
+	defer l.Unlock()
+	if m.fresh(mirror) {
+		return r, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(mirror), 0o755); err != nil {
+		return nil, fmt.Errorf("creating mirror directory: %w", err)
+	}
+	unlock, err := lockFile(ctx, mirror+".lock")
+	if err != nil {
+		return nil, fmt.Errorf("locking mirror of %s: %w", canon, err)
+	}
+	defer unlock()
+
+	if _, err := os.Stat(filepath.Join(mirror, "HEAD")); err == nil {
+		if _, err := git(ctx, "", "--git-dir="+mirror, "fetch", "--quiet", "--prune", "--no-recurse-submodules", "origin"); err != nil {
+			return nil, cloneFailed(canon, err)
+		}
+	} else if err := initMirror(ctx, canon, mirror); err != nil {
+		return nil, cloneFailed(canon, err)
+	}
+	m.markFetched(mirror)
+	return r, nil
+}
+
+// initMirror creates the bare mirror in a temporary directory and renames it into place.
+// Only branches and tags are mirrored — not refs/pull/*, which on GitHub hold anyone's
+// unmerged commits and should never count as a package's source.
+func initMirror(ctx context.Context, repo, mirror string) error {
+	tmp, err := os.MkdirTemp(filepath.Dir(mirror), ".tmp-"+filepath.Base(mirror)+"-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	steps := [][]string{
+		{"init", "--quiet", "--bare", "--template=", tmp},
+		{"--git-dir=" + tmp, "config", "remote.origin.url", repo},
+		{"--git-dir=" + tmp, "config", "--add", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"},
+		{"--git-dir=" + tmp, "config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"},
+		{"--git-dir=" + tmp, "config", "core.autocrlf", "false"},
+		{"--git-dir=" + tmp, "fetch", "--quiet", "--prune", "--no-recurse-submodules", "origin"},
+	}
+	for _, args := range steps {
+		if _, err := git(ctx, "", args...); err != nil {
+			return err
+		}
+	}
+	// HEAD of the mirror follows the remote's default branch when it can be learnt.
+	if out, err := git(ctx, "", "--git-dir="+tmp, "ls-remote", "--symref", "origin", "HEAD"); err == nil {
+		for _, line := range strings.Split(string(out), "\n") {
+			if ref, ok := strings.CutPrefix(line, "ref: "); ok {
+				ref, _, _ = strings.Cut(ref, "\t")
+				if strings.HasPrefix(ref, "refs/heads/") {
+					git(ctx, "", "--git-dir="+tmp, "symbolic-ref", "HEAD", ref)
+				}
+			}
+		}
+	}
+	if err := os.RemoveAll(mirror); err != nil {
+		return err
+	}
+	return os.Rename(tmp, mirror)
+}
+
+func (r *Repo) git(ctx context.Context, args ...string) ([]byte, error) {
+	return git(ctx, "", append([]string{"--git-dir=" + r.Dir}, args...)...)
+}
+
+func validRev(rev string) error {
+	if rev == "" || strings.HasPrefix(rev, "-") || strings.ContainsAny(rev, " \t\n\x00:") {
+		return fmt.Errorf("invalid revision %q", rev)
+	}
+	return nil
+}
+
+// Tags maps every tag that points (possibly through an annotated tag) at a commit to that
+// commit.
+func (r *Repo) Tags(ctx context.Context) (map[string]string, error) {
+	out, err := r.git(ctx, "for-each-ref", "--format=%(refname:strip=2)%00%(objecttype)%00%(objectname)%00%(*objecttype)%00%(*objectname)", "refs/tags/")
+	if err != nil {
+		return nil, fmt.Errorf("listing tags of %s: %w", r.URL, err)
+	}
+	tags := map[string]string{}
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Split(line, "\x00")
+		if len(f) != 5 {
+			continue
+		}
+		switch {
+		case f[1] == "commit":
+			tags[f[0]] = f[2]
+		case f[1] == "tag" && f[3] == "commit":
+			tags[f[0]] = f[4]
+		}
+	}
+	return tags, nil
+}
+
+// ResolveCommit returns the full commit hash rev names.
+func (r *Repo) ResolveCommit(ctx context.Context, rev string) (string, error) {
+	if err := validRev(rev); err != nil {
+		return "", err
+	}
+	out, err := r.git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", rev+"^{commit}")
+	if err != nil {
+		return "", fmt.Errorf("resolving %s in %s: %w", rev, r.URL, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// HasCommit reports whether the mirror holds commit (a full or abbreviated hash).
+func (r *Repo) HasCommit(ctx context.Context, commit string) bool {
+	if !hexRE.MatchString(commit) {
+		return false
+	}
+	_, err := r.git(ctx, "cat-file", "-e", commit+"^{commit}")
+	return err == nil
+}
+
+// ReadFile returns the file at path in commit. A missing file gives an error wrapping
+// fs.ErrNotExist; files over MaxFileSize are refused.
+func (r *Repo) ReadFile(ctx context.Context, commit, p string) ([]byte, error) {
+	if err := validRev(commit); err != nil {
+		return nil, err
+	}
+	p = path.Clean(strings.TrimPrefix(p, "/"))
+	if strings.HasPrefix(p, "../") || p == ".." || strings.ContainsAny(p, "\n\x00") {
+		return nil, fmt.Errorf("reading %q: path outside the repository", p)
+	}
+	obj := commit + ":" + p
+	info, err := gitStdin(ctx, r.Dir, obj+"\n", "cat-file", "--batch-check=%(objecttype) %(objectsize)")
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	f := strings.Fields(string(info))
+	if len(f) == 2 && f[1] == "missing" || len(f) != 2 {
+		return nil, fmt.Errorf("reading %s: %w", p, fs.ErrNotExist)
+	}
+	if f[0] != "blob" {
+		return nil, fmt.Errorf("reading %s: is a %s, not a file", p, f[0])
+	}
+	size, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil || size > MaxFileSize {
+		return nil, fmt.Errorf("reading %s: %s bytes exceeds the limit of %d", p, f[1], MaxFileSize)
+	}
+	out, err := gitLimit(ctx, "", MaxFileSize, "--git-dir="+r.Dir, "cat-file", "blob", obj)
+	if err != nil {
+		return nil, fmt.Errorf("reading %s: %w", p, err)
+	}
+	return out, nil
+}
+
+// maxListEntries bounds ListFiles.
+const maxListEntries = 1_000_000
+
+// ListFiles maps every file under dir ("" for the whole tree) at commit to its blob hash.
+// Paths are relative to dir. Submodules are not files and are left out.
+func (r *Repo) ListFiles(ctx context.Context, commit, dir string) (map[string]string, error) {
+	if err := validRev(commit); err != nil {
+		return nil, err
+	}
+	dir = cleanDir(dir)
+	args := []string{"ls-tree", "-r", "-z", "--full-tree", commit}
+	if dir != "" {
+		args = append(args, "--", dir+"/")
+	}
+	out, err := r.git(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("listing files of %s at %s: %w", r.URL, commit, err)
+	}
+	files := map[string]string{}
+	for _, rec := range bytes.Split(out, []byte{0}) {
+		meta, name, ok := strings.Cut(string(rec), "\t")
+		if !ok {
+			continue
+		}
+		f := strings.Fields(meta) // mode type object
+		if len(f) != 3 || f[1] != "blob" {
+			continue
+		}
+		rel := name
+		if dir != "" {
+			var ok bool
+			if rel, ok = strings.CutPrefix(name, dir+"/"); !ok {
+				continue
+			}
+		}
+		files[rel] = f[2]
+		if len(files) > maxListEntries {
+			return nil, fmt.Errorf("listing files of %s at %s: more than %d files", r.URL, commit, maxListEntries)
+		}
+	}
+	return files, nil
+}
+
+func cleanDir(dir string) string {
+	dir = path.Clean("/" + dir)[1:]
+	return dir
+}
+
+// FileHistory lists up to max commits, newest first, on any branch or tag, that changed p
+// (a file or directory; "" for the whole repository).
+func (r *Repo) FileHistory(ctx context.Context, p string, max int) ([]string, error) {
+	if max <= 0 {
+		max = 1000
+	}
+	args := []string{"log", "--format=%H", "-n", strconv.Itoa(max), "--branches", "--tags"}
+	if p = cleanDir(p); p != "" {
+		args = append(args, "--", p)
+	}
+	out, err := r.git(ctx, args...)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s in %s: %w", p, r.URL, err)
+	}
+	var commits []string
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	for sc.Scan() {
+		if c := strings.TrimSpace(sc.Text()); c != "" {
+			commits = append(commits, c)
+		}
+	}
+	return commits, nil
+}
+
+// CommitTime is the committer time of commit.
+func (r *Repo) CommitTime(ctx context.Context, commit string) (time.Time, error) {
+	if err := validRev(commit); err != nil {
+		return time.Time{}, err
+	}
+	out, err := r.git(ctx, "show", "-s", "--format=%ct", "--end-of-options", commit+"^{commit}")
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time of %s in %s: %w", commit, r.URL, err)
+	}
+	sec, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("time of %s in %s: %w", commit, r.URL, err)
+	}
+	return time.Unix(sec, 0).UTC(), nil
+}
+
+// Checkout writes a working tree of exactly commit into dst (which must not exist or be
+// empty), as `git checkout` would with core.autocrlf=false: .gitattributes is honoured, no
+// submodules, no hooks. dst/.git is a detached clone that borrows the mirror's objects.
+func (r *Repo) Checkout(ctx context.Context, commit, dst string) error {
+	full, err := r.ResolveCommit(ctx, commit)
+	if err != nil {
+		return verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+r.URL, err)
+	}
+	if _, err := git(ctx, "", "clone", "--quiet", "--shared", "--no-checkout", "--template=",
+		"-c", "core.autocrlf=false", "-c", "core.eol=lf", "-c", "core.hooksPath=/dev/null",
+		"--", r.Dir, dst); err != nil {
+		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+	}
+	// Point origin at the real repository: build tools that read it see the public URL.
+	if _, err := git(ctx, dst, "remote", "set-url", "origin", r.URL); err != nil {
+		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+	}
+	if _, err := git(ctx, dst, "checkout", "--quiet", "--detach", full); err != nil {
+		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+	}
+	return nil
+}
