@@ -35,9 +35,9 @@ func TestNPMSourceShapes(t *testing.T) {
   "repository": "fixture/built"
 }
 `,
-					"build.js":     "const fs = require('fs');\nfs.mkdirSync('dist', {recursive: true});\nfs.writeFileSync('dist/index.js', '// generated\\nmodule.exports = ' + JSON.stringify(fs.readFileSync('src/index.txt', 'utf8')) + ';\\n');\n",
+					"build.js":      "const fs = require('fs');\nfs.mkdirSync('dist', {recursive: true});\nfs.writeFileSync('dist/index.js', '// generated\\nmodule.exports = ' + JSON.stringify(fs.readFileSync('src/index.txt', 'utf8')) + ';\\n');\n",
 					"src/index.txt": "hello from source\n",
-					".gitignore":   "dist/\nnode_modules/\n",
+					".gitignore":    "dist/\nnode_modules/\n",
 				}
 				dir, commit := f.repo("built", files, "v1.2.0")
 				f.npmRun(dir, "run", "build")

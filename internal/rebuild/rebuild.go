@@ -165,12 +165,12 @@ func (p *Pipeline) Rebuild(ctx context.Context, t target.Target, def *definition
 }
 
 type run struct {
-	res      *verdict.Result
-	started  time.Time
-	up       *ecosystem.Upstream
-	log      bytes.Buffer
-	workDir  string
-	rebuilt  string
+	res     *verdict.Result
+	started time.Time
+	up      *ecosystem.Upstream
+	log     bytes.Buffer
+	workDir string
+	rebuilt string
 }
 
 func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, r *run) (string, error) {
