@@ -48,6 +48,8 @@ type Proxy struct {
 
 	mu      sync.Mutex
 	records []Record
+	// pending counts forwarded requests not yet recorded (body still being delivered).
+	pending int
 	servers []*http.Server
 	closed  bool
 }
@@ -164,11 +166,23 @@ func (p *Proxy) Env(addr string) []string {
 }
 
 // Records returns a copy of the requests recorded so far, in completion order.
+// Requests whose response is still being delivered are waited for (briefly: a build that
+// exited may leave the proxy finishing the last body), so a record is never lost to that race.
 func (p *Proxy) Records() []Record {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]Record(nil), p.records...)
+	deadline := time.Now().Add(recordsWait)
+	for {
+		p.mu.Lock()
+		if p.pending == 0 || time.Now().After(deadline) {
+			defer p.mu.Unlock()
+			return append([]Record(nil), p.records...)
+		}
+		p.mu.Unlock()
+		time.Sleep(5 * time.Millisecond)
+	}
 }
+
+// recordsWait bounds how long Records waits for responses still in flight.
+const recordsWait = 3 * time.Second
 
 // Close stops serving and closes idle upstream connections. Records stay readable.
 func (p *Proxy) Close() error {
@@ -222,6 +236,14 @@ func (p *Proxy) add(r Record) {
 	p.mu.Unlock()
 }
 
+// complete records a forwarded request that roundTrip counted as pending.
+func (p *Proxy) complete(r Record) {
+	p.mu.Lock()
+	p.records = append(p.records, r)
+	p.pending--
+	p.mu.Unlock()
+}
+
 // askForTimes makes registries send publish times the cut-off needs: npm's abbreviated
 // ("corgi") packuments omit "time" (npm registry API, package metadata formats), and PyPI's
 // HTML simple pages carry none, unlike PEP 691 JSON.
@@ -239,11 +261,14 @@ func askForTimes(req *http.Request) {
 // a recorded 502 so the build sees an HTTP error rather than a dropped connection.
 func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Response, error) {
 	rec := Record{Time: time.Now().UTC(), Method: req.Method, URL: redact(req.URL)}
+	p.mu.Lock()
+	p.pending++
+	p.mu.Unlock()
 	resp, err := p.tr.RoundTrip(req)
 	if err != nil {
 		rec.Status = http.StatusBadGateway
 		rec.Error = err.Error()
-		p.add(rec)
+		p.complete(rec)
 		return goproxy.NewResponse(req, "text/plain", http.StatusBadGateway, "vouch egress proxy: "+err.Error()+"\n"), nil
 	}
 	rec.Status = resp.StatusCode
@@ -257,7 +282,7 @@ func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Respons
 		if err != nil {
 			rec.Status = http.StatusBadGateway
 			rec.Error = "reading registry metadata for the cut-off: " + err.Error()
-			p.add(rec)
+			p.complete(rec)
 			return goproxy.NewResponse(req, "text/plain", http.StatusBadGateway, "vouch egress proxy: "+rec.Error+"\n"), nil
 		}
 		res := applyCutoff(req.URL.Path, resp.Header.Get("Content-Type"), body, *p.cfg.Cutoff)
@@ -273,7 +298,7 @@ func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Respons
 			resp.Header.Del("Last-Modified")
 		}
 	}
-	resp.Body = &recordingBody{rc: resp.Body, h: sha256.New(), rec: rec, done: p.add}
+	resp.Body = &recordingBody{rc: resp.Body, h: sha256.New(), rec: rec, done: p.complete}
 	return resp, nil
 }
 
