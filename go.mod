@@ -6,6 +6,7 @@ require (
 	github.com/elazarl/goproxy v1.9.2
 	github.com/google/go-cmp v0.7.0
 	github.com/in-toto/attestation v1.2.0
+	github.com/klauspost/compress v1.18.0
 	github.com/package-url/packageurl-go v0.1.7
 	github.com/secure-systems-lab/go-securesystemslib v0.11.1
 	golang.org/x/sys v0.49.0

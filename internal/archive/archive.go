@@ -124,6 +124,22 @@ type Archive struct {
 	Comment string
 }
 
+// Clone returns a copy of a whose entries can be changed (by stabilizers) without touching
+// a's. Entry data and PAX maps are shared: they are replaced, never modified in place.
+func (a *Archive) Clone() *Archive {
+	c := *a
+	if a.Gzip != nil {
+		g := *a.Gzip
+		c.Gzip = &g
+	}
+	c.Entries = make([]*Entry, len(a.Entries))
+	for i, e := range a.Entries {
+		ce := *e
+		c.Entries[i] = &ce
+	}
+	return &c
+}
+
 // Lookup returns the entry named name, or nil.
 func (a *Archive) Lookup(name string) *Entry {
 	for _, e := range a.Entries {

@@ -5,7 +5,6 @@ import (
 	"archive/zip"
 	"bufio"
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -14,6 +13,11 @@ import (
 	"os"
 	"path"
 	"strings"
+
+	// klauspost/compress inflates about 1.35x faster than compress/flate (measured on
+	// npm-like tarballs, internal/stabilize BenchmarkCompareTarGz); the API is the same.
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
 )
 
 // ReadFile reads the artifact at name; see Read.
@@ -124,10 +128,12 @@ func gunzipHead(data []byte, n int) ([]byte, error) {
 	return buf[:m], nil
 }
 
-func (rd *reader) readGzip(data []byte) (*Archive, error) {
+// gzipHeader parses the first member's header (nothing is inflated) and reads the last
+// member's trailer.
+func gzipHeader(data []byte) (*gzip.Reader, *GzipInfo, error) {
 	z, err := gzip.NewReader(bytes.NewReader(data))
 	if err != nil {
-		return nil, fmt.Errorf("reading gzip header: %w", err)
+		return nil, nil, fmt.Errorf("reading gzip header: %w", err)
 	}
 	info := &GzipInfo{Name: z.Name, Comment: z.Comment, ModTime: z.ModTime, OS: z.OS}
 	if z.Extra != nil {
@@ -139,6 +145,65 @@ func (rd *reader) readGzip(data []byte) (*Archive, error) {
 	}
 	if !info.ModTime.IsZero() {
 		info.ModTime = info.ModTime.UTC()
+	}
+	return z, info, nil
+}
+
+// ReadGzipInfo returns the gzip header of data without decompressing it.
+func ReadGzipInfo(data []byte) (*GzipInfo, error) {
+	if !isGzip(data) {
+		return nil, errors.New("reading gzip header: not gzip data")
+	}
+	_, info, err := gzipHeader(data)
+	return info, err
+}
+
+// GzipBody returns what follows the first gzip member's header (RFC 1952 §2.3: the
+// compressed blocks, the trailer and any further members), or false if data is not gzip.
+// Two streams with equal bodies decompress to equal payloads whatever their headers say:
+// decompression is a function of these bytes alone.
+func GzipBody(data []byte) ([]byte, bool) {
+	const (
+		fhcrc    = 1 << 1
+		fextra   = 1 << 2
+		fname    = 1 << 3
+		fcomment = 1 << 4
+	)
+	if !isGzip(data) || len(data) < 10 {
+		return nil, false
+	}
+	flg, i := data[3], 10
+	if flg&fextra != 0 {
+		if len(data) < i+2 {
+			return nil, false
+		}
+		i += 2 + int(binary.LittleEndian.Uint16(data[i:]))
+	}
+	for _, bit := range []byte{fname, fcomment} {
+		if flg&bit != 0 {
+			if i >= len(data) {
+				return nil, false
+			}
+			end := bytes.IndexByte(data[i:], 0)
+			if end < 0 {
+				return nil, false
+			}
+			i += end + 1
+		}
+	}
+	if flg&fhcrc != 0 {
+		i += 2
+	}
+	if i > len(data) {
+		return nil, false
+	}
+	return data[i:], true
+}
+
+func (rd *reader) readGzip(data []byte) (*Archive, error) {
+	z, info, err := gzipHeader(data)
+	if err != nil {
+		return nil, err
 	}
 	cr := &countingReader{r: z, max: rd.lim.MaxTotalSize}
 	br := bufio.NewReaderSize(cr, 64<<10)
@@ -310,6 +375,7 @@ func (rd *reader) readZip(a *Archive, data []byte) error {
 	if len(zr.File) > rd.lim.MaxEntries {
 		return &LimitError{Limit: "MaxEntries", Max: int64(rd.lim.MaxEntries)}
 	}
+	zr.RegisterDecompressor(zip.Deflate, flate.NewReader)
 	a.Comment = zr.Comment
 	for _, f := range zr.File {
 		m := f.Mode()

@@ -17,6 +17,7 @@ import (
 	"github.com/vouch-dev/vouch/internal/definition"
 	"github.com/vouch-dev/vouch/internal/ecosystem"
 	"github.com/vouch-dev/vouch/internal/ecosystem/npm"
+	"github.com/vouch-dev/vouch/internal/ecosystem/pypi"
 	"github.com/vouch-dev/vouch/internal/rebuild"
 	"github.com/vouch-dev/vouch/internal/sandbox"
 	"github.com/vouch-dev/vouch/internal/source"
@@ -63,6 +64,7 @@ func commands() []command {
 		{"verify", "verify PURL|FILE [--artifact FILE] [--trust KEY.pub ...] [--server URL] [--json]", "check an artifact against signed rebuild evidence", runVerify},
 		{"diff", "diff A B [--stabilize ECOSYSTEM] [--format text|json|html]", "show how two archives differ", runDiff},
 		{"keygen", "keygen", "create the local signing key", runKeygen},
+		{"batch", "batch PACKAGESET.json [--jobs N] [--resume] [--report FILE] [--filter EXPR] | --compare OLD.json NEW.json", "rebuild a package set and report what reproduces and why not", runBatch},
 	}
 }
 
@@ -182,7 +184,8 @@ func (a *App) openEnv() (*env, error) {
 	}
 	cache := filepath.Join(home, "cache")
 	return &env{home: home, store: st, ecos: map[target.Ecosystem]ecosystem.Ecosystem{
-		target.NPM: npm.New(cache),
+		target.NPM:  npm.New(cache),
+		target.PyPI: pypi.New(cache),
 	}}, nil
 }
 

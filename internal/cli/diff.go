@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/vouch-dev/vouch/internal/archive"
 	"github.com/vouch-dev/vouch/internal/diff"
@@ -39,7 +40,7 @@ func runDiff(ctx context.Context, a *App, args []string) error {
 		if err != nil {
 			return &UsageError{Msg: err.Error()}
 		}
-		set, err := stabilizersFor(eco)
+		set, err := stabilizersFor(eco, filepath.Base(pos[1]))
 		if err != nil {
 			return err
 		}
@@ -74,10 +75,13 @@ func runDiff(ctx context.Context, a *App, args []string) error {
 	return nil
 }
 
-func stabilizersFor(eco target.Ecosystem) ([]stabilize.Stabilizer, error) {
+// stabilizersFor is eco's set for an artifact named artifact (PyPI: wheel or sdist).
+func stabilizersFor(eco target.Ecosystem, artifact string) ([]stabilize.Stabilizer, error) {
 	switch eco {
 	case target.NPM:
 		return stabilize.NPM(), nil
+	case target.PyPI:
+		return stabilize.PyPI(artifact), nil
 	default:
 		return nil, &UsageError{Msg: fmt.Sprintf("no stabilizer set for %s yet", eco)}
 	}

@@ -115,11 +115,16 @@ func (f *fixture) vouch(args ...string) (int, string, string) {
 func (f *fixture) rebuildJSON(purl string, extra ...string) (int, *verdict.Result) {
 	f.t.Helper()
 	code, out, stderr := f.vouch(append([]string{"rebuild", purl, "--json", "--sandbox", "none"}, extra...)...)
+	return code, decodeResult(f.t, out, stderr)
+}
+
+func decodeResult(t *testing.T, out, stderr string) *verdict.Result {
+	t.Helper()
 	var res verdict.Result
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		f.t.Fatalf("rebuild --json printed no JSON document (exit %d): %v\nstdout: %s\nstderr: %s", code, err, out, stderr)
+		t.Fatalf("rebuild --json printed no JSON document: %v\nstdout: %s\nstderr: %s", err, out, stderr)
 	}
-	return code, &res
+	return &res
 }
 
 // repack rewrites a tarball the way another npm/gzip would: entries in reverse order,

@@ -46,6 +46,20 @@ type Pipeline struct {
 	KeepWorkdir bool
 	// Progress receives one line per phase (may be nil).
 	Progress io.Writer
+	// Batch, when set, is recorded in every run record (verdict.Result.Batch) so that an
+	// interrupted `vouch batch` can resume.
+	Batch string
+}
+
+// SourcePreparer is implemented by ecosystems whose definitions may take their source from
+// somewhere other than a git repository (PyPI's wheel-from-sdist strategy: the registry's own
+// sdist, named by URL and sha256 in the definition's location).
+type SourcePreparer interface {
+	// PreparesSource reports whether def's location is such a source.
+	PreparesSource(def *definition.BuildDefinition) bool
+	// PrepareSource writes def's source tree into dst (which does not exist yet). Errors are
+	// *verdict.Error (no_source or upstream_error).
+	PrepareSource(ctx context.Context, def *definition.BuildDefinition, up *ecosystem.Upstream, dst string) error
 }
 
 // Ecosystem returns the implementation for t or a usage error.
@@ -106,7 +120,7 @@ func (p *Pipeline) Rebuild(ctx context.Context, t target.Target, def *definition
 		return nil, err
 	}
 	started := time.Now().UTC()
-	res := &verdict.Result{PURL: t.PURL(), Stabilizers: []string{}, Sandbox: p.Executor.Name(), StartedAt: started.Format(time.RFC3339)}
+	res := &verdict.Result{PURL: t.PURL(), Stabilizers: []string{}, Sandbox: p.Executor.Name(), StartedAt: started.Format(time.RFC3339), Batch: p.Batch}
 	if p.Executor.Name() == "none" {
 		res.Findings = append(res.Findings, "built without a sandbox (--sandbox none): build scripts ran with the invoking user's rights and network")
 	}
@@ -188,13 +202,22 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 			return "", err
 		}
 	}
-	p.progress("checking out %s", short(def.Location.Ref))
-	repo, err := p.Mirrors.Sync(ctx, def.Location.Repo)
-	if err != nil {
-		return "", err
-	}
-	if err := repo.Checkout(ctx, def.Location.Ref, src); err != nil {
-		return "", verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+def.Location.Ref, err)
+	var readOnly []string
+	if sp, ok := eco.(SourcePreparer); ok && sp.PreparesSource(def) {
+		p.progress("unpacking %s", def.Location.Repo)
+		if err := sp.PrepareSource(ctx, def, up, src); err != nil {
+			return "", err
+		}
+	} else {
+		p.progress("checking out %s", short(def.Location.Ref))
+		repo, err := p.Mirrors.Sync(ctx, def.Location.Repo)
+		if err != nil {
+			return "", err
+		}
+		if err := repo.Checkout(ctx, def.Location.Ref, src); err != nil {
+			return "", verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+def.Location.Ref, err)
+		}
+		readOnly = []string{repo.Dir}
 	}
 	cfg := eco.SandboxConfig(def)
 	cfg.Hide = append(cfg.Hide, p.Hide...)
@@ -218,7 +241,7 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 	log := &capWriter{buf: &r.log, max: 16 << 20}
 	artifact, err := eco.Build(ctx, def, &ecosystem.Env{
 		Session: sess, SrcDir: src, OutDir: out, WorkDir: scratch, Log: log, Upstream: up,
-		ReadOnly: []string{repo.Dir},
+		ReadOnly: readOnly,
 	})
 	if err != nil {
 		return "", err
@@ -284,6 +307,11 @@ func (p *Pipeline) saveDiff(up *ecosystem.Upstream, tree *diff.Node) (string, er
 // finish signs and stores the attestation bundle and the run record. Upstream errors are not
 // attested: there is no verified artifact to make a statement about (design §1.1).
 func (p *Pipeline) finish(ctx context.Context, r *run, t target.Target, up *ecosystem.Upstream, def *definition.BuildDefinition) (*verdict.Result, error) {
+	// An interrupted rebuild (Ctrl-C) has no verdict: its failure says nothing about the
+	// package, so it is neither attested nor recorded (and a resumed batch runs it again).
+	if err := ctx.Err(); errors.Is(err, context.Canceled) {
+		return nil, fmt.Errorf("rebuilding %s: %w", t.PURL(), err)
+	}
 	res := r.res
 	finished := time.Now().UTC()
 	res.FinishedAt = finished.Format(time.RFC3339)

@@ -37,6 +37,8 @@ type Result struct {
 	// StartedAt and FinishedAt are RFC 3339 times.
 	StartedAt  string `json:"started_at,omitempty"`
 	FinishedAt string `json:"finished_at,omitempty"`
+	// Batch is the id of the `vouch batch` run this rebuild belongs to, if any.
+	Batch string `json:"batch,omitempty"`
 }
 
 // Source is where the rebuild took its source from.

