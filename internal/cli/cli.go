@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/vouch-dev/vouch/internal/attest"
 	"github.com/vouch-dev/vouch/internal/definition"
@@ -203,9 +204,17 @@ func (e *env) pipeline(a *App, sandboxName string, signer *attest.Signer) (*rebu
 		builder = rebuild.DefaultBuilderID
 	}
 	defsDir := a.Getenv("VOUCH_DEFINITIONS")
+	maxAge := 10 * time.Minute
+	if v := a.Getenv("VOUCH_GIT_MAX_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return nil, &UsageError{Msg: "VOUCH_GIT_MAX_AGE must be a duration such as 10m or 0s"}
+		}
+		maxAge = d
+	}
 	return &rebuild.Pipeline{
 		Ecosystems:  e.ecos,
-		Mirrors:     &source.Mirrors{Root: filepath.Join(e.home, "cache", "git")},
+		Mirrors:     &source.Mirrors{Root: filepath.Join(e.home, "cache", "git"), MaxAge: maxAge},
 		Store:       e.store,
 		Signer:      signer,
 		Executor:    ex,

@@ -27,6 +27,9 @@ type Mirrors struct {
 	// FetchInterval is how long a fetched mirror counts as fresh. Zero: fetch at most once
 	// per Mirrors value (once per process for the CLI).
 	FetchInterval time.Duration
+	// MaxAge lets a mirror fetched by another process count as fresh for that long (a stamp
+	// file beside the mirror records the last successful fetch). Zero: always fetch once.
+	MaxAge time.Duration
 
 	mu      sync.Mutex
 	fetched map[string]time.Time
@@ -114,6 +117,13 @@ func (m *Mirrors) Sync(ctx context.Context, repo string) (*Repo, error) {
 	}
 	defer unlock()
 
+	stamp := mirror + ".fetched"
+	if m.MaxAge > 0 {
+		if fi, err := os.Stat(stamp); err == nil && time.Since(fi.ModTime()) < m.MaxAge {
+			m.markFetched(mirror)
+			return r, nil
+		}
+	}
 	if _, err := os.Stat(filepath.Join(mirror, "HEAD")); err == nil {
 		if _, err := git(ctx, "", "--git-dir="+mirror, "fetch", "--quiet", "--prune", "--no-recurse-submodules", "origin"); err != nil {
 			return nil, cloneFailed(canon, err)
@@ -122,6 +132,11 @@ func (m *Mirrors) Sync(ctx context.Context, repo string) (*Repo, error) {
 		return nil, cloneFailed(canon, err)
 	}
 	m.markFetched(mirror)
+	if m.MaxAge > 0 {
+		_ = os.WriteFile(stamp, nil, 0o644)
+		now := time.Now()
+		_ = os.Chtimes(stamp, now, now)
+	}
 	return r, nil
 }
 

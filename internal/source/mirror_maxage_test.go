@@ -1,0 +1,46 @@
+package source
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// TestMirrorMaxAge: a second process (a new Mirrors value) skips the fetch while the stamp is
+// younger than MaxAge, and fetches again once it is older.
+func TestMirrorMaxAge(t *testing.T) {
+	ctx := context.Background()
+	fx := newFixture(t)
+	old := fx.commit("first", map[string]string{"package.json": pkgJSON("a", "1.0.0")})
+	root := t.TempDir()
+	first := &Mirrors{Root: root, MaxAge: time.Hour}
+	r, err := first.Sync(ctx, fx.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCommit := fx.commit("later", map[string]string{"later.txt": "later\n"})
+
+	second := &Mirrors{Root: root, MaxAge: time.Hour}
+	if _, err := second.Sync(ctx, fx.URL); err != nil {
+		t.Fatal(err)
+	}
+	if r.HasCommit(ctx, newCommit) {
+		t.Fatalf("mirror fetched although its stamp was fresh")
+	}
+	if !r.HasCommit(ctx, old) {
+		t.Fatalf("mirror lost %s", old)
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	if err := os.Chtimes(filepath.Clean(r.Dir)+".fetched", past, past); err != nil {
+		t.Fatal(err)
+	}
+	third := &Mirrors{Root: root, MaxAge: time.Hour}
+	if _, err := third.Sync(ctx, fx.URL); err != nil {
+		t.Fatal(err)
+	}
+	if !r.HasCommit(ctx, newCommit) {
+		t.Fatalf("stale mirror was not fetched")
+	}
+}
