@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vouch-dev/vouch/internal/archive"
+	"github.com/vouch-dev/vouch/internal/archive/archivetest"
 	"github.com/vouch-dev/vouch/internal/definition"
 	"github.com/vouch-dev/vouch/internal/registry/registrytest"
 	"github.com/vouch-dev/vouch/internal/verdict"
@@ -164,5 +166,50 @@ func TestInferAndEditedDefinition(t *testing.T) {
 	_ = os.WriteFile(edited, b, 0o644)
 	if code, _, errb := f.vouch("rebuild", purl, "--definition", edited, "--sandbox", "none"); code != 2 {
 		t.Fatalf("mismatched definition: exit %d, want 2\n%s", code, errb)
+	}
+}
+
+// TestUnsafeArchives: a registry tarball with an escaping path or a decompression bomb is an
+// upstream error (never attested, nothing written outside the store); `vouch diff` on such a
+// file is bad input (exit 2).
+func TestUnsafeArchives(t *testing.T) {
+	f := newFixture(t)
+	manifest := archivetest.File{Name: "package/package.json", Body: `{"name":"evil-tar","version":"1.0.0","repository":"fixture/evil"}`}
+	cases := map[string][]byte{
+		"traversal": archivetest.TarGz(t, manifest, archivetest.File{Name: "package/../../../escaped.txt", Body: "x"}),
+		"absolute":  archivetest.TarGz(t, manifest, archivetest.File{Name: "/tmp/vouch-absolute.txt", Body: "x"}),
+		"symlink":   archivetest.TarGz(t, manifest, archivetest.File{Name: "package/link", Type: archive.TypeSymlink, Linkname: "../../../../etc/passwd"}),
+	}
+	for name, tgz := range cases {
+		t.Run(name, func(t *testing.T) {
+			p := filepath.Join(f.root, name+".tgz")
+			if err := os.WriteFile(p, tgz, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			code, _, errb := f.vouch("diff", p, p)
+			if code != 2 || !strings.Contains(errb, "unsafe") {
+				t.Errorf("diff of a %s archive: exit %d, want 2 with a clear error: %s", name, code, errb)
+			}
+		})
+	}
+	_, _ = f.repo("evil", map[string]string{"package.json": `{"name":"evil-tar","version":"1.0.0"}`}, "v1.0.0")
+	f.reg.Publish(cases["traversal"])
+	code, res := f.rebuildJSON("pkg:npm/evil-tar@1.0.0")
+	if code != 3 || res.Verdict != verdict.UpstreamError || res.Reason != verdict.ReasonUnsafeArtifact {
+		t.Fatalf("exit %d verdict %s reason %s, want 3 upstream_error unsafe_artifact (%s)", code, res.Verdict, res.Reason, res.Message)
+	}
+	if res.Attestation != "" {
+		t.Errorf("an unsafe upstream artifact was attested")
+	}
+	if _, err := os.Stat(filepath.Join(f.root, "escaped.txt")); err == nil {
+		t.Errorf("an archive entry escaped")
+	}
+
+	bomb := filepath.Join(f.root, "bomb.tgz")
+	if err := os.WriteFile(bomb, archivetest.GzipBomb(t, 600<<20), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, errb := f.vouch("diff", bomb, bomb); code != 2 {
+		t.Errorf("diff of a gzip bomb: exit %d, want 2: %s", code, errb)
 	}
 }
