@@ -125,3 +125,41 @@ func containsPrefix(s []string, p string) bool {
 	}
 	return false
 }
+
+// TestSandboxedTimeout: a build that runs past the definition's timeout is killed with its
+// whole process tree and reported as build_failed/timeout, and the failure is attested.
+func TestSandboxedTimeout(t *testing.T) {
+	if err := sandbox.BwrapAvailable(); err != nil {
+		t.Skipf("bubblewrap sandbox unavailable on this host: %v", err)
+	}
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "slow-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node -e \"setInterval(() => {}, 1000)\" & sleep 600"}, "repository": "fixture/slow"}` + "\n",
+		"dist/a.js":    "1;\n",
+	}
+	dir, _ := f.repo("slow", files, "v1.0.0")
+	f.reg.Publish(repackAdd(t, f.npmPack(dir), "package/dist/generated.js", "2;\n"))
+	code, out, errb := f.vouch("infer", "pkg:npm/slow-fixture@1.0.0")
+	if code != 0 {
+		t.Fatalf("infer: %s", errb)
+	}
+	def := strings.Replace(out, "timeout: 20m0s", "timeout: 3s", 1)
+	if def == out {
+		t.Fatalf("inferred definition has no 20m timeout to edit:\n%s", out)
+	}
+	p := f.root + "/slow.yaml"
+	if err := os.WriteFile(p, []byte(def), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errb = f.vouch("rebuild", "pkg:npm/slow-fixture@1.0.0", "--json", "--sandbox", "bwrap", "--definition", p)
+	res := decodeResult(t, out, errb)
+	if code != 3 || res.Verdict != "build_failed" || res.Reason != "timeout" {
+		t.Fatalf("exit %d verdict %s reason %s, want 3 build_failed timeout: %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if res.Attestation == "" {
+		t.Errorf("timeout not attested")
+	}
+	if res.TimingsMS.Build > 60_000 {
+		t.Errorf("build phase took %d ms: the timeout did not stop it", res.TimingsMS.Build)
+	}
+}

@@ -47,7 +47,14 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if install != "ci" && install != "install" {
 			install = "install"
 		}
-		if err := run(installDir, verdict.ReasonInstallFailed, install, "--no-audit", "--no-fund"); err != nil {
+		args := []string{install, "--no-audit", "--no-fund"}
+		// Dependencies' install scripts download browsers and native binaries that building
+		// JavaScript does not need (and that a sandbox denies); the package's own publish
+		// scripts still run below. A definition can turn them back on.
+		if p["install_scripts"] != "true" {
+			args = append(args, "--ignore-scripts")
+		}
+		if err := run(installDir, verdict.ReasonInstallFailed, args...); err != nil {
 			return "", err
 		}
 		for _, s := range strings.Split(p["scripts"], ",") {
@@ -160,6 +167,11 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 	// npm's network retries default to minutes of back-off per request; fail in seconds instead
 	// so an unreachable dependency ends the build quickly with a readable error.
 	vars["npm_config_fetch_retries"] = "2"
+	// Tools that fetch browsers at install time (they only matter for tests).
+	vars["PUPPETEER_SKIP_DOWNLOAD"] = "1"
+	vars["PUPPETEER_SKIP_CHROMIUM_DOWNLOAD"] = "1"
+	vars["CYPRESS_INSTALL_BINARY"] = "0"
+	vars["PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD"] = "1"
 	vars["npm_config_fetch_retry_mintimeout"] = "2000"
 	vars["npm_config_fetch_retry_maxtimeout"] = "10000"
 	// The host's TLS trust (and proxy, for --sandbox none) carries over; the bwrap sandbox
