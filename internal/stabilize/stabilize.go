@@ -47,6 +47,8 @@ func NPM() []Stabilizer {
 		TarMtime(NPMEpoch),
 		TarOwner(),
 		FileModes(),
+		TarPAXRecords(),
+		PackageJSONWhitespace(),
 	}
 }
 
