@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -54,7 +55,20 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if p["install_scripts"] != "true" {
 			args = append(args, "--ignore-scripts")
 		}
-		if err := run(installDir, verdict.ReasonInstallFailed, args...); err != nil {
+		if p["legacy_peer_deps"] == "true" {
+			args = append(args, "--legacy-peer-deps")
+		}
+		var out bytes.Buffer
+		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
+		err := env.Session.Run(ctx, e.spec(tool, installDir, withLog(env, io.MultiWriter(env.Log, &limitedWriter{w: &out, n: 1 << 20})), buildEnv, args...))
+		if err != nil && p["legacy_peer_deps"] == "" && bytes.Contains(out.Bytes(), []byte("ERESOLVE")) {
+			// npm ≥ 7 refuses peer-dependency conflicts that npm 6 (which many packages were
+			// developed with) accepted; resolve as npm 6 did.
+			args = append(args, "--legacy-peer-deps")
+			fmt.Fprintf(env.Log, "vouch: peer dependency conflict; retrying as npm 6 resolved them\n$ npm %s\n", strings.Join(args, " "))
+			err = env.Session.Run(ctx, e.spec(tool, installDir, env, buildEnv, args...))
+		}
+		if err := classify(err, verdict.ReasonInstallFailed, "npm "+strings.Join(args, " ")); err != nil {
 			return "", err
 		}
 		for _, s := range strings.Split(p["scripts"], ",") {
@@ -190,6 +204,13 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// withLog returns a copy of env whose commands write to w.
+func withLog(env *ecosystem.Env, w io.Writer) *ecosystem.Env {
+	c := *env
+	c.Log = w
+	return &c
 }
 
 // hostPassthrough are host variables a build inherits: TLS trust anchors and proxies that

@@ -1,0 +1,81 @@
+package npm
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/vouch-dev/vouch/internal/registry/npm"
+)
+
+func TestArtifactName(t *testing.T) {
+	for _, tc := range []struct{ name, version, want string }{
+		{"is-number", "7.0.0", "is-number-7.0.0.tgz"},
+		{"@babel/core", "7.24.0", "core-7.24.0.tgz"},
+	} {
+		if got := ArtifactName(tc.name, tc.version); got != tc.want {
+			t.Errorf("ArtifactName(%s, %s) = %s, want %s", tc.name, tc.version, got, tc.want)
+		}
+	}
+}
+
+func TestPublishScripts(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		scripts map[string]string
+		want    string
+	}{
+		{"none", nil, ""},
+		{"prepublishOnly wins", map[string]string{"prepublishOnly": "x", "prepublish": "y", "build": "z"}, "prepublishOnly"},
+		{"legacy prepublish", map[string]string{"prepublish": "y", "build": "z"}, "prepublish"},
+		{"build alone", map[string]string{"build": "z"}, "build"},
+		{"build left to prepare", map[string]string{"build": "z", "prepare": "npm run build"}, ""},
+		{"build left to prepack", map[string]string{"build": "z", "prepack": "npm run build"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := publishScripts(tc.scripts); got != tc.want {
+				t.Errorf("publishScripts = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseRelease(t *testing.T) {
+	if n, ok := parseRelease("10.8.2"); !ok || n != [3]int{10, 8, 2} {
+		t.Errorf("parseRelease(10.8.2) = %v %v", n, ok)
+	}
+	for _, bad := range []string{"10.8", "10.8.2-beta.1", "x.y.z", ""} {
+		if _, ok := parseRelease(bad); ok {
+			t.Errorf("parseRelease(%q) accepted", bad)
+		}
+	}
+}
+
+func TestTrustedPublishTime(t *testing.T) {
+	when := time.Date(2020, 5, 1, 0, 0, 0, 0, time.UTC)
+	v := &npm.Version{PublishedAt: when}
+	real := &npm.Packument{Time: map[string]string{"created": "2019-01-01T00:00:00Z", "modified": "2021-01-01T00:00:00Z", "1.0.0": "2020-05-01T00:00:00Z"}}
+	mirror := &npm.Packument{Time: map[string]string{"1.0.0": "2026-03-29T08:50:05Z"}}
+	if got := trustedPublishTime(real, v); !got.Equal(when) {
+		t.Errorf("real registry: %v", got)
+	}
+	if got := trustedPublishTime(mirror, v); !got.IsZero() {
+		t.Errorf("mirror without created/modified must give no cut-off, got %v", got)
+	}
+}
+
+func TestTargetFromName(t *testing.T) {
+	tg, err := targetFromName("@scope/pkg", "1.0.0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"@scope", "pkg", "1.0.0"}, []string{tg.Namespace, tg.Name, tg.Version}); diff != "" {
+		t.Error(diff)
+	}
+	for _, bad := range []string{"@scope", "../x", ""} {
+		if _, err := targetFromName(bad, "1.0.0"); err == nil {
+			t.Errorf("targetFromName(%q) accepted", bad)
+		}
+	}
+}
