@@ -1,18 +1,40 @@
 #!/bin/sh
-# Installs what vouch's sandbox needs on Debian: bubblewrap (design §4-5). Idempotent; a no-op
-# when bwrap is already on PATH. Run as root.
+# Installs what vouch's sandbox needs on Debian: bubblewrap (design §4-5), and fills the
+# wheelhouse the PyPI tests build from. Idempotent: each step is a no-op when already done.
+# Installing bubblewrap needs root.
 set -eu
 
 if command -v bwrap >/dev/null 2>&1; then
 	echo "bwrap present: $(command -v bwrap)"
-	exit 0
+else
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "setup.sh: bwrap is missing and installing it needs root (apt-get install bubblewrap)" >&2
+		exit 1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update
+	apt-get install -y --no-install-recommends bubblewrap
+	command -v bwrap >/dev/null 2>&1 || { echo "setup.sh: bubblewrap installed but bwrap not on PATH" >&2; exit 1; }
+	echo "bwrap installed: $(command -v bwrap)"
 fi
-if [ "$(id -u)" -ne 0 ]; then
-	echo "setup.sh: bwrap is missing and installing it needs root (apt-get install bubblewrap)" >&2
-	exit 1
+
+# PyPI tests (internal/ecosystem/pypi) build real wheels with pip and build; `go test` must not
+# reach the internet, so the build backends are downloaded here, once per machine, and the
+# tests serve them from a fake index. VOUCH_TEST_WHEELHOUSE overrides the location.
+wheelhouse="${VOUCH_TEST_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/vouch-test/wheelhouse}"
+if command -v python3 >/dev/null 2>&1; then
+	missing=""
+	for w in build setuptools wheel flit_core hatchling poetry_core packaging pyproject_hooks; do
+		ls "$wheelhouse"/"$w"-*.whl >/dev/null 2>&1 || missing="$missing $w"
+	done
+	if [ -n "$missing" ]; then
+		mkdir -p "$wheelhouse"
+		python3 -m pip download --quiet --disable-pip-version-check --only-binary=:all: -d "$wheelhouse" \
+			build setuptools wheel flit_core hatchling poetry-core pdm-backend setuptools-scm
+		echo "wheelhouse filled: $wheelhouse"
+	else
+		echo "wheelhouse present: $wheelhouse"
+	fi
+else
+	echo "setup.sh: python3 not found; the PyPI end-to-end tests will be skipped" >&2
 fi
-export DEBIAN_FRONTEND=noninteractive
-apt-get update
-apt-get install -y --no-install-recommends bubblewrap
-command -v bwrap >/dev/null 2>&1 || { echo "setup.sh: bubblewrap installed but bwrap not on PATH" >&2; exit 1; }
-echo "bwrap installed: $(command -v bwrap)"

@@ -137,6 +137,12 @@ func RebuildStatement(in Input) (*ita1.Statement, error) {
 			Uri:    "git+" + src.Repo,
 			Digest: map[string]string{"gitCommit": src.Ref},
 		}
+		if src.Evidence == "sdist" {
+			// The source is the registry's own sdist (PyPI wheel-from-sdist): a file named by
+			// URL and sha256, not a repository commit.
+			rd.Uri, rd.Digest = src.Repo, map[string]string{"sha256": src.Ref}
+			rd.Annotations = mustStruct(map[string]any{"kind": "sdist"})
+		}
 		if src.Dir != "" {
 			rd.Annotations = mustStruct(map[string]any{"dir": src.Dir})
 		}
@@ -341,14 +347,14 @@ func VSAStatement(in Input, inputs []InputAttestation) (*ita1.Statement, error) 
 	return statement(subject, PredicateVSA, pred)
 }
 
-type source struct{ Repo, Ref, Dir string }
+type source struct{ Repo, Ref, Dir, Evidence string }
 
 func sourceOf(in Input) *source {
 	if s := in.Result.Source; s != nil && s.Repo != "" && s.Ref != "" {
-		return &source{s.Repo, s.Ref, s.Dir}
+		return &source{s.Repo, s.Ref, s.Dir, s.Evidence}
 	}
 	if d := in.Definition; d != nil && d.Location.Repo != "" && d.Location.Ref != "" {
-		return &source{d.Location.Repo, d.Location.Ref, d.Location.Dir}
+		return &source{d.Location.Repo, d.Location.Ref, d.Location.Dir, d.Location.Evidence}
 	}
 	return nil
 }

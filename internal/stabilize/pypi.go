@@ -16,7 +16,7 @@ import (
 // headers in a canonical order, and RECORD regenerated — last, since it restates the
 // digests of the (normalised) files.
 func PyPIWheel() []Stabilizer {
-	return append(Zip(), CoreMetadata(), WheelRecord())
+	return append(Zip(), ZipSpecVersion(), CoreMetadata(), WheelRecord())
 }
 
 // PyPISdist is the set for source distributions (PEP 625 .tar.gz): the generic tar set,
@@ -34,6 +34,27 @@ func PyPI(artifact string) []Stabilizer {
 		return append(Zip(), CoreMetadata(), EggInfoSources())
 	}
 	return PyPISdist()
+}
+
+// ZipSpecVersion sets the low byte of every entry's "version made by" (the APPNOTE version
+// the writer claims, 0x00 from Python's zipfile, 0x14 from others; APPNOTE.TXT §4.4.2) to
+// 20. The canonical zip writer (archive/zip) writes its own value there, so this never
+// changes a digest; it keeps the byte out of diffs.
+func ZipSpecVersion() Stabilizer {
+	return Stabilizer{
+		Name:        "zip-spec-version",
+		Description: "Set the zip spec version byte of \"version made by\" to 2.0 (diff noise only; digests never depend on it).",
+		Apply: func(a *archive.Archive) bool {
+			changed := false
+			for _, e := range a.Entries {
+				if e.CreatorVersion&0xff != 20 {
+					e.CreatorVersion, changed = e.CreatorVersion&0xff00|20, true
+				}
+			}
+			return changed
+		},
+		Differs: func(a, b *archive.Archive) bool { return false },
+	}
 }
 
 // WheelRecord rewrites *.dist-info/RECORD from the archive's own files, sorted by path
@@ -154,7 +175,7 @@ func CoreMetadata() Stabilizer {
 // by lowercase name (stable). Continuation lines stay with their field; the body (after the
 // first empty line) is unchanged but for line endings.
 func CanonicalMetadata(data []byte) []byte {
-	s := strings.ReplaceAll(string(data), "\r\n", "\n")
+	s := strings.ReplaceAll(strings.ReplaceAll(string(data), "\r\n", "\n"), "\r", "\n")
 	head, body, hasBody := strings.Cut(s, "\n\n")
 	if !hasBody && strings.HasSuffix(head, "\n") {
 		head = strings.TrimSuffix(head, "\n")

@@ -29,12 +29,17 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("pypi has no strategy %q (want %s, %s or %s)", def.Strategy.Name, StrategyWheel, StrategySdist, StrategyWheelFromSdist)}}
 	}
-	python, hostVersion, err := e.hostPythonVersion(ctx)
+	want := def.Toolchain[toolPython]
+	python, version, err := e.pythonFor(ctx, want)
+	if err != nil && want != "" {
+		fmt.Fprintf(env.Log, "vouch: python %s is not available (%v); using the default python\n", want, err)
+		python, version, err = e.pythonFor(ctx, "")
+	}
 	if err != nil {
 		return "", err
 	}
-	if want := def.Toolchain[toolPython]; want != "" && minor(want) != minor(hostVersion) {
-		fmt.Fprintf(env.Log, "vouch: the definition names python %s; this host has %s\n", want, hostVersion)
+	if want != "" && version != want {
+		fmt.Fprintf(env.Log, "vouch: the definition names python %s; building with %s\n", want, version)
 	}
 	pkgDir := filepath.Join(env.SrcDir, filepath.FromSlash(def.Dir()))
 	if !hasAny(pkgDir, manifestFiles...) {
@@ -46,9 +51,15 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		return "", fmt.Errorf("writing constraints: %w", err)
 	}
 	buildEnv := e.env(env.WorkDir, venv, constraints, def.Env)
-	run := func(reason verdict.Reason, what string, args ...string) error {
+	// The frontend is installed without the backend's constraints (they pin the build
+	// environment, not the frontend's own dependencies).
+	frontendEnv := e.env(env.WorkDir, venv, "", def.Env)
+	runEnv := func(vars []string, reason verdict.Reason, what string, args ...string) error {
 		fmt.Fprintf(env.Log, "$ %s\n", strings.Join(args, " "))
-		return classify(env.Session.Run(ctx, e.spec(env, pkgDir, buildEnv, args)), reason, what)
+		return classify(env.Session.Run(ctx, e.spec(env, pkgDir, vars, args)), reason, what)
+	}
+	run := func(reason verdict.Reason, what string, args ...string) error {
+		return runEnv(buildEnv, reason, what, args...)
 	}
 	if err := run(verdict.ReasonToolchain, "creating the venv", python, "-m", "venv", venv); err != nil {
 		return "", err
@@ -58,7 +69,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	if v := def.Toolchain[toolBuild]; v != "" {
 		frontend += "==" + v
 	}
-	if err := run(verdict.ReasonInstallFailed, "installing "+frontend, vpy, "-m", "pip", "install", "--quiet", frontend); err != nil {
+	if err := runEnv(frontendEnv, verdict.ReasonInstallFailed, "installing "+frontend, vpy, "-m", "pip", "install", "--quiet", frontend); err != nil {
 		return "", err
 	}
 	if err := run(verdict.ReasonBuildCommand, "python -m build "+flag, vpy, "-m", "build", flag, "--outdir", env.OutDir, pkgDir); err != nil {
@@ -151,13 +162,15 @@ func (e *Ecosystem) env(workDir, venv, constraints string, extra map[string]stri
 		"PYTHONHASHSEED":                "0",
 		"PYTHONDONTWRITEBYTECODE":       "1",
 		"PIP_INDEX_URL":                 e.Index + "/simple/",
-		"PIP_CONSTRAINT":                constraints,
-		"PIP_BUILD_CONSTRAINT":          constraints,
 		"PIP_CONFIG_FILE":               os.DevNull,
 		"PIP_CACHE_DIR":                 cache,
 		"PIP_DISABLE_PIP_VERSION_CHECK": "1",
 		"PIP_NO_INPUT":                  "1",
 		"PIP_PROGRESS_BAR":              "off",
+	}
+	if constraints != "" {
+		vars["PIP_CONSTRAINT"] = constraints
+		vars["PIP_BUILD_CONSTRAINT"] = constraints
 	}
 	if u, err := url.Parse(e.Index); err == nil && u.Scheme == "http" {
 		vars["PIP_TRUSTED_HOST"] = u.Host

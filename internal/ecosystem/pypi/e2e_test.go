@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -254,6 +255,27 @@ func buildLog(t *testing.T, res *verdict.Result) string {
 	return string(b)
 }
 
+// statements decodes the in-toto statements of a bundle (JSON Lines of DSSE envelopes).
+func statements(t *testing.T, bundle string) string {
+	t.Helper()
+	b, err := os.ReadFile(bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		var env struct {
+			Payload []byte `json:"payload"`
+		}
+		if err := json.Unmarshal([]byte(line), &env); err != nil {
+			t.Fatalf("bundle line: %v", err)
+		}
+		out.Write(env.Payload)
+		out.WriteByte('\n')
+	}
+	return out.String()
+}
+
 func reproduced(v verdict.Verdict) bool { return v == verdict.Identical || v == verdict.Equivalent }
 
 // Fixture projects, one per build backend.
@@ -262,7 +284,7 @@ var projects = map[string]struct {
 	files map[string]string
 }{
 	"setuptools": {"st-demo", map[string]string{
-		"pyproject.toml": "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"st-demo\"\nversion = \"1.0.0\"\ndescription = \"demo\"\nrequires-python = \">=3.8\"\ndependencies = [\"requests>=2\"]\n\n[project.urls]\nSource = \"https://github.com/fixture/st-demo\"\n",
+		"pyproject.toml":          "[build-system]\nrequires = [\"setuptools>=61\"]\nbuild-backend = \"setuptools.build_meta\"\n\n[project]\nname = \"st-demo\"\nversion = \"1.0.0\"\ndescription = \"demo\"\nrequires-python = \">=3.8\"\ndependencies = [\"requests>=2\"]\n\n[project.urls]\nSource = \"https://github.com/fixture/st-demo\"\n",
 		"src/st_demo/__init__.py": "def hello():\n    return 'hi'\n",
 		"src/st_demo/util.py":     "X = 1\n",
 		"README.md":               "# st-demo\n",
@@ -274,13 +296,13 @@ var projects = map[string]struct {
 		"flit_demo/data/info.txt": "data\n",
 	}},
 	"hatchling": {"hatch-demo", map[string]string{
-		"pyproject.toml":            "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n\n[project]\nname = \"hatch-demo\"\nversion = \"0.3.0\"\ndescription = \"demo\"\nclassifiers = [\"Programming Language :: Python :: 3\", \"License :: OSI Approved :: MIT License\"]\n",
+		"pyproject.toml":             "[build-system]\nrequires = [\"hatchling\"]\nbuild-backend = \"hatchling.build\"\n\n[project]\nname = \"hatch-demo\"\nversion = \"0.3.0\"\ndescription = \"demo\"\nclassifiers = [\"Programming Language :: Python :: 3\", \"License :: OSI Approved :: MIT License\"]\n",
 		"src/hatch_demo/__init__.py": "__all__ = []\n",
 		"src/hatch_demo/mod.py":      "Y = 3\n",
 		"LICENSE":                    "MIT\n",
 	}},
 	"poetry-core": {"poetry-demo", map[string]string{
-		"pyproject.toml":         "[build-system]\nrequires = [\"poetry-core>=1.0.0\"]\nbuild-backend = \"poetry.core.masonry.api\"\n\n[tool.poetry]\nname = \"poetry-demo\"\nversion = \"1.2.3\"\ndescription = \"demo\"\nauthors = [\"A <a@example.com>\"]\n\n[tool.poetry.dependencies]\npython = \"^3.8\"\n",
+		"pyproject.toml":          "[build-system]\nrequires = [\"poetry-core>=1.0.0\"]\nbuild-backend = \"poetry.core.masonry.api\"\n\n[tool.poetry]\nname = \"poetry-demo\"\nversion = \"1.2.3\"\ndescription = \"demo\"\nauthors = [\"A <a@example.com>\"]\n\n[tool.poetry.dependencies]\npython = \"^3.8\"\n",
 		"poetry_demo/__init__.py": "Z = 4\n",
 		"README.md":               "poetry demo\n",
 	}},
@@ -289,6 +311,7 @@ var projects = map[string]struct {
 // TestRebuildFromRepository rebuilds each backend's wheel from its tagged repository, and
 // the hatchling sdist too.
 func TestRebuildFromRepository(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds real wheels (-short)")
 	}
@@ -346,6 +369,7 @@ func versionOf(pyproject string) string {
 // TestWheelFromSdist rebuilds a wheel from the index's own sdist when the project names no
 // repository, and says so in the result.
 func TestWheelFromSdist(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds real wheels (-short)")
 	}
@@ -373,6 +397,12 @@ func TestWheelFromSdist(t *testing.T) {
 		t.Errorf("strategy %s source %+v: want the sdist as source", res.Strategy, res.Source)
 	}
 
+	// The attestation names the sdist by URL and sha256, not as a git repository.
+	stmts := statements(t, res.Attestation)
+	if !strings.Contains(stmts, `"uri":"`+res.Source.Repo+`"`) || !strings.Contains(stmts, `"sha256":"`+res.Source.Ref+`"`) || strings.Contains(stmts, "git+"+res.Source.Repo) {
+		t.Errorf("the attestation does not name the sdist as the source:\n%.2000s", stmts)
+	}
+
 	// The sdist itself has no source to be rebuilt from: no_source.
 	res = w.rebuild("pkg:pypi/nolink-demo@0.3.0?file_name="+filepath.Base(sdist), pypieco.SourceAuto)
 	if res.Verdict != verdict.NoSource || res.Reason != verdict.ReasonNoRepoURL {
@@ -383,6 +413,7 @@ func TestWheelFromSdist(t *testing.T) {
 // TestTamperedWheel publishes a wheel whose module differs from the source: mismatch, and
 // the diff names the file.
 func TestTamperedWheel(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("builds real wheels (-short)")
 	}
@@ -435,6 +466,7 @@ func containsString(list []string, s string) bool {
 
 // TestBuildFailed: a backend that fails gives build_failed.
 func TestBuildFailed(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs pip (-short)")
 	}

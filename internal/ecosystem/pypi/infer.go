@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,20 +89,10 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if err != nil {
 			return nil, err
 		}
-		for _, mf := range manifestFiles {
+		man = mergeManifests(func(mf string) ([]byte, bool) {
 			data, err := repo.ReadFile(ctx, loc.Ref, path.Join(loc.Dir, mf))
-			if err != nil {
-				continue
-			}
-			if x, err := ParseManifest(mf, data); err == nil && (man == nil || mf == "pyproject.toml") {
-				if man == nil || len(x.Requires) > 0 || x.Name != "" {
-					man = x
-				}
-				if mf == "pyproject.toml" {
-					break
-				}
-			}
-		}
+			return data, err == nil
+		})
 		if man == nil {
 			return nil, verdict.Errorf(verdict.NoSource, verdict.ReasonNoPackageDir, "no pyproject.toml, setup.cfg or setup.py in %s at %s", def.Dir(), loc.Ref)
 		}
@@ -121,16 +112,14 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Notes = append(def.Notes, fmt.Sprintf("the version is dynamic in %s (computed at build time); the build is told %s", man.File, up.Target.Version))
 	}
 
-	pyPath, pyVersion, err := e.hostPythonVersion(ctx)
-	if err != nil {
-		return nil, err
-	}
-	_ = pyPath
-	def.Toolchain[toolPython] = pyVersion
-
 	var gen Generator
+	wantPython := ""
 	if isWheel {
 		if a, err := archive.ReadFile(up.Path, archive.DefaultLimits); err == nil {
+			if v := nspkgPython(a); v != "" {
+				wantPython = v
+				def.Notes = append(def.Notes, "the upstream wheel's *-py"+v+"-nspkg.pth names the Python that built it")
+			}
 			if w := wheelFile(a); w != nil {
 				gen = ParseGenerator(w.get("Generator"))
 			}
@@ -142,19 +131,32 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			def.Notes = append(def.Notes, "upstream wheel generator: "+gen.Raw)
 		}
 	}
+	_, pyVersion, err := e.pythonFor(ctx, wantPython)
+	if err != nil && wantPython != "" {
+		def.Notes = append(def.Notes, fmt.Sprintf("python %s is not available here (%v): the default python is used", wantPython, err))
+		_, pyVersion, err = e.pythonFor(ctx, "")
+	}
+	if err != nil {
+		return nil, err
+	}
+	def.Toolchain[toolPython] = pyVersion
+
+	// The index is not filtered during the build (no RegistryCutoff): the `build` frontend
+	// is installed at a current version, which a filtered index would hide for older
+	// packages. Build requirements are pinned instead, as of the upload, in the toolchain.
 	var cutoff time.Time
 	if !up.PublishedAt.IsZero() {
 		cutoff = up.PublishedAt.UTC().Add(time.Minute)
-		def.RegistryCutoff = &cutoff
+		def.CutoffNote = "no index filtering; build requirements are pinned as of the upload (" + cutoff.Format(time.RFC3339) + ") in toolchain"
 	} else {
 		def.CutoffNote = "the index gave no upload time: build requirements are not pinned to a date"
 	}
-	pins, notes := e.pinRequires(ctx, requires, gen, cutoff)
+	pins, notes := e.pinRequires(ctx, requires, gen, cutoff, pyVersion)
 	def.Notes = append(def.Notes, notes...)
 	for k, v := range pins {
 		def.Toolchain[k] = v
 	}
-	if v, err := e.newestBefore(ctx, "build", "", time.Time{}); err == nil {
+	if v, err := e.newestBefore(ctx, "build", "", time.Time{}, pyVersion); err == nil {
 		def.Toolchain[toolBuild] = v
 	} else {
 		return nil, verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "finding the build frontend on the index", err)
@@ -164,7 +166,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Env["SOURCE_DATE_EPOCH"] = strconv.FormatInt(epoch.Unix(), 10)
 	}
 	if man.Dynamic || man.SCM != "" {
-		for k, v := range scmEnv(up.Target.Name, up.Target.Version) {
+		for k, v := range scmEnv(man.SCM, up.Target.Name, up.Target.Version) {
 			def.Env[k] = v
 		}
 		if man.SCM != "" {
@@ -178,20 +180,22 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 }
 
 // scmEnv are the override variables of version-from-git plugins: setuptools-scm (and
-// hatch-vcs, which uses it) read SETUPTOOLS_SCM_PRETEND_VERSION[_FOR_<DIST>]
+// hatch-vcs and flit-scm, which use it) read SETUPTOOLS_SCM_PRETEND_VERSION[_FOR_<DIST>]
 // (https://setuptools-scm.readthedocs.io/en/latest/overrides/), pdm-backend reads
 // PDM_BUILD_SCM_VERSION (https://backend.pdm-project.org/metadata/#dynamic-project-version),
-// poetry-dynamic-versioning reads POETRY_DYNAMIC_VERSIONING_BYPASS.
-func scmEnv(name, version string) map[string]string {
+// poetry-dynamic-versioning reads POETRY_DYNAMIC_VERSIONING_BYPASS. A dynamic version with
+// no known plugin gets the setuptools-scm variables, the most common case.
+func scmEnv(scm, name, version string) map[string]string {
 	dist := strings.ToUpper(strings.NewReplacer("-", "_", ".", "_").Replace(pypi.Normalize(name)))
+	switch scm {
+	case "pdm-backend-scm":
+		return map[string]string{"PDM_BUILD_SCM_VERSION": version}
+	case "poetry-dynamic-versioning":
+		return map[string]string{"POETRY_DYNAMIC_VERSIONING_BYPASS": version}
+	}
 	return map[string]string{
 		"SETUPTOOLS_SCM_PRETEND_VERSION":             version,
 		"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_" + dist: version,
-		"PDM_BUILD_SCM_VERSION":                      version,
-		"POETRY_DYNAMIC_VERSIONING_BYPASS":           version,
-		"VERSIONINGIT_OVERRIDE_VERSION_FOR_" + dist:  version,
-		"DUNAMAI_OVERRIDE_VERSION":                   version,
-		"HATCH_VCS_PRETEND_VERSION":                  version,
 	}
 }
 
@@ -232,15 +236,12 @@ func (e *Ecosystem) artifactDir() string { return filepath.Join(e.CacheDir, "art
 // of its PKG-INFO, the sdist's own build time.
 func sdistManifest(a *archive.Archive) (*Manifest, time.Time) {
 	top := topDir(a)
-	var man *Manifest
-	for _, mf := range manifestFiles {
+	man := mergeManifests(func(mf string) ([]byte, bool) {
 		if en := a.Lookup(top + "/" + mf); en != nil && en.Type == archive.TypeFile {
-			if x, err := ParseManifest(mf, en.Data); err == nil {
-				man = x
-				break
-			}
+			return en.Data, true
 		}
-	}
+		return nil, false
+	})
 	var t time.Time
 	if en := a.Lookup(top + "/PKG-INFO"); en != nil {
 		t = en.ModTime
@@ -248,14 +249,43 @@ func sdistManifest(a *archive.Archive) (*Manifest, time.Time) {
 	return man, t
 }
 
+// mergeManifests reads the project's build configuration: [build-system] from
+// pyproject.toml, and the name and version from the first of pyproject.toml, setup.cfg and
+// setup.py that states a name (a pyproject.toml often holds only tool settings). Nil when
+// none of the files exists.
+func mergeManifests(read func(file string) ([]byte, bool)) *Manifest {
+	var merged *Manifest
+	for _, mf := range manifestFiles {
+		data, ok := read(mf)
+		if !ok {
+			continue
+		}
+		m, err := ParseManifest(mf, data)
+		if err != nil {
+			continue
+		}
+		if merged == nil {
+			merged = m
+			continue
+		}
+		if merged.Name == "" && m.Name != "" {
+			merged.File, merged.Name, merged.Version, merged.Dynamic = m.File, m.Name, m.Version, m.Dynamic
+		}
+		if merged.SCM == "" {
+			merged.SCM = m.SCM
+		}
+	}
+	return merged
+}
+
 // pinRequires pins each build requirement: the backend that made the wheel to the exact
 // version its WHEEL file names, the others to their highest final release uploaded before
 // cutoff that meets the requirement's specifier.
-func (e *Ecosystem) pinRequires(ctx context.Context, requires []string, gen Generator, cutoff time.Time) (map[string]string, []string) {
+func (e *Ecosystem) pinRequires(ctx context.Context, requires []string, gen Generator, cutoff time.Time, python string) (map[string]string, []string) {
 	pins := map[string]string{}
 	var notes []string
 	if gen.Ambiguous && gen.Package != "" {
-		if _, err := e.newestBefore(ctx, gen.Package, "=="+gen.Version, cutoff); err != nil {
+		if _, err := e.newestBefore(ctx, gen.Package, "=="+gen.Version, cutoff, ""); err != nil {
 			notes = append(notes, fmt.Sprintf("WHEEL Generator %q: %s %s does not exist before the upload; not pinned", gen.Raw, gen.Package, gen.Version))
 			gen.Package = ""
 		}
@@ -264,13 +294,20 @@ func (e *Ecosystem) pinRequires(ctx context.Context, requires []string, gen Gene
 		pins[gen.Package] = gen.Version
 		notes = append(notes, fmt.Sprintf("%s pinned to %s from the upstream wheel's WHEEL Generator", gen.Package, gen.Version))
 	}
+	// Plugins whose output depends on their own dependencies' versions: those are pinned as
+	// of the cut-off too (hatch-vcs writes version files through setuptools-scm, whose
+	// template changed between releases).
+	requires = append([]string(nil), requires...)
+	for _, r := range requires {
+		requires = append(requires, transitiveBuildDeps[requirementName(r)]...)
+	}
 	var floating []string
 	for _, r := range requires {
 		name := requirementName(r)
 		if name == "" || pins[name] != "" {
 			continue
 		}
-		v, err := e.newestBefore(ctx, name, requirementSpec(r), cutoff)
+		v, err := e.newestBefore(ctx, name, requirementSpec(r), cutoff, python)
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("%s not pinned: %v", r, err))
 			continue
@@ -289,11 +326,33 @@ func (e *Ecosystem) pinRequires(ctx context.Context, requires []string, gen Gene
 	return pins, notes
 }
 
+// transitiveBuildDeps are dependencies of build plugins that shape their output.
+var transitiveBuildDeps = map[string][]string{
+	"hatch-vcs":      {"setuptools-scm"},
+	"setuptools-scm": {"packaging"},
+	"hatchling":      {"packaging"},
+	"flit-scm":       {"setuptools-scm"},
+}
+
+// nspkgPython reads the Python version from a setuptools namespace-package file
+// ("<dist>-<version>-py3.9-nspkg.pth"), which bdist_wheel names after the interpreter.
+func nspkgPython(a *archive.Archive) string {
+	for _, en := range a.Entries {
+		if m := nspkgRE.FindStringSubmatch(en.Name); m != nil && !strings.Contains(en.Name, "/") {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+var nspkgRE = regexp.MustCompile(`-py([23]\.[0-9]+)-nspkg\.pth$`)
+
 var projectCache sync.Map // index URL + name -> *pypi.Project
 
 // newestBefore is the highest final release of name uploaded before cutoff (any time when
-// zero) that meets spec and is not yanked.
-func (e *Ecosystem) newestBefore(ctx context.Context, name, spec string, cutoff time.Time) (string, error) {
+// zero) that meets spec, is not yanked and supports python (its Requires-Python; any
+// when python is "").
+func (e *Ecosystem) newestBefore(ctx context.Context, name, spec string, cutoff time.Time, python string) (string, error) {
 	key := e.Index + "\x00" + name
 	var p *pypi.Project
 	if v, ok := projectCache.Load(key); ok {
@@ -312,14 +371,15 @@ func (e *Ecosystem) newestBefore(ctx context.Context, name, spec string, cutoff 
 			continue
 		}
 		var first time.Time
-		yanked := true
+		yanked, supported := true, python == ""
 		for _, f := range files {
 			if t := f.Uploaded(); !t.IsZero() && (first.IsZero() || t.Before(first)) {
 				first = t
 			}
 			yanked = yanked && f.Yanked
+			supported = supported || f.RequiresPython == "" || satisfies(python, f.RequiresPython)
 		}
-		if yanked || (!cutoff.IsZero() && (first.IsZero() || first.After(cutoff))) {
+		if yanked || !supported || (!cutoff.IsZero() && (first.IsZero() || first.After(cutoff))) {
 			continue
 		}
 		if spec != "" && !satisfies(v, spec) {

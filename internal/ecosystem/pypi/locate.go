@@ -108,6 +108,13 @@ func locateIn(ctx context.Context, repo *source.Repo, c RepoCandidate, name, ver
 	for _, tag := range tagMatches(tags, name, version) {
 		dir, mf, man, ok := findProject(ctx, repo, tags[tag], c.Dir, name)
 		if !ok {
+			// A setup.py at the root whose name is computed cannot be read statically; the
+			// version tag is then the evidence, and it says so.
+			if data, err := repo.ReadFile(ctx, tags[tag], path.Join(c.Dir, "setup.py")); err == nil {
+				if m, err := ParseSetupPy(data); err == nil && m.Name == "" {
+					return definition.Location{Repo: repo.URL, Ref: tags[tag], Dir: c.Dir, Evidence: "tag:" + tag + "(name not static)"}, nil
+				}
+			}
 			tried = append(tried, fmt.Sprintf("tag %s (no manifest naming %s)", tag, name))
 			continue
 		}

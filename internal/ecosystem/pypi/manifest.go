@@ -401,8 +401,21 @@ func ParseSetupCfg(data []byte) (*Manifest, error) {
 
 var (
 	setupNameRE    = regexp.MustCompile(`(?m)\bname\s*=\s*['"]([A-Za-z0-9._-]+)['"]`)
+	setupNameVarRE = regexp.MustCompile(`(?m)\bname\s*=\s*([A-Za-z_][A-Za-z0-9_]*)\s*[,)]`)
 	setupVersionRE = regexp.MustCompile(`(?m)\bversion\s*=\s*['"]([A-Za-z0-9._+!-]+)['"]`)
 )
+
+// setupConstant finds a module-level string constant (NAME = "colorama").
+func setupConstant(data []byte, ident string) string {
+	re, err := regexp.Compile(`(?m)^` + regexp.QuoteMeta(ident) + `\s*=\s*['"]([A-Za-z0-9._-]+)['"]`)
+	if err != nil {
+		return ""
+	}
+	if m := re.FindSubmatch(data); m != nil {
+		return string(m[1])
+	}
+	return ""
+}
 
 // ParseSetupPy reads name= and version= string literals from setup.py, without running it.
 // A version computed by code is reported as dynamic.
@@ -413,6 +426,8 @@ func ParseSetupPy(data []byte) (*Manifest, error) {
 	m := &Manifest{File: "setup.py"}
 	if s := setupNameRE.FindSubmatch(data); s != nil {
 		m.Name = normName(string(s[1]))
+	} else if s := setupNameVarRE.FindSubmatch(data); s != nil {
+		m.Name = normName(setupConstant(data, string(s[1])))
 	}
 	if s := setupVersionRE.FindSubmatch(data); s != nil {
 		m.Version = string(s[1])

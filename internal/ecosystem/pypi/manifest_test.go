@@ -52,6 +52,8 @@ build-backend = "poetry.core.masonry.api"
 		{"setup.cfg static", "setup.cfg", "[metadata]\nname = foo\nversion = 2.0\n", Manifest{File: "setup.cfg", Name: "foo", Version: "2.0"}},
 		{"setup.py literals", "setup.py", "from setuptools import setup\nsetup(\n    name='six',\n    version=\"1.17.0\",\n)\n",
 			Manifest{File: "setup.py", Name: "six", Version: "1.17.0"}},
+		{"setup.py name constant", "setup.py", "NAME = 'colorama'\nsetup(\n    name=NAME,\n    version=get_version('x'),\n)\n",
+			Manifest{File: "setup.py", Name: "colorama", Dynamic: true}},
 		{"setup.py computed", "setup.py", "setup(name=\"x\", version=get_version())\n", Manifest{File: "setup.py", Name: "x", Dynamic: true}},
 		{"setup.py scm", "setup.py", "setup(name='x', use_scm_version=True)\n", Manifest{File: "setup.py", Name: "x", Dynamic: true, SCM: "setuptools-scm"}},
 	} {
@@ -166,5 +168,23 @@ func TestRepoCandidates(t *testing.T) {
 	}
 	if c := repoCandidates(pypi.Info{Name: "x", HomePage: "https://example.com/x"}); len(c) != 0 {
 		t.Errorf("a homepage off the forges became a repository: %v", c)
+	}
+}
+
+func TestMergeManifests(t *testing.T) {
+	files := map[string]string{
+		"pyproject.toml": "[build-system]\nrequires = [\"setuptools>=45\", \"setuptools_scm>=6.2\"]\n[tool.black]\nline-length = 99\n",
+		"setup.py":       "setup(name='merged', use_scm_version=True)\n",
+	}
+	got := mergeManifests(func(f string) ([]byte, bool) {
+		s, ok := files[f]
+		return []byte(s), ok
+	})
+	want := &Manifest{File: "setup.py", Name: "merged", Dynamic: true, Requires: []string{"setuptools>=45", "setuptools_scm>=6.2"}, SCM: "setuptools-scm"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if m := mergeManifests(func(string) ([]byte, bool) { return nil, false }); m != nil {
+		t.Errorf("no files: %+v", m)
 	}
 }

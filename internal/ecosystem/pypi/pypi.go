@@ -56,8 +56,8 @@ type Ecosystem struct {
 	// Limits bound the upstream archives read (zero fields: archive.DefaultLimits).
 	Limits archive.Limits
 
-	mu         sync.Mutex
-	hostPython string
+	mu      sync.Mutex
+	pythons map[string][2]string // command -> real path, version
 }
 
 var (
@@ -284,31 +284,72 @@ func topDir(a *archive.Archive) string {
 	return top
 }
 
-// hostPythonVersion runs `python3 --version` once.
-func (e *Ecosystem) hostPythonVersion(ctx context.Context) (string, string, error) {
+// pythonFor finds the interpreter for want ("" for the default, "3.9" or "3.9.18" for that
+// minor version: python3.9 on PATH) and returns its real path (sys.executable, so that
+// pyenv shims and the like are not needed inside the sandbox) and full version.
+func (e *Ecosystem) pythonFor(ctx context.Context, want string) (string, string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	py := e.Python
-	if py == "" {
-		py = "python3"
+	cmd := e.Python
+	if cmd == "" {
+		cmd = "python3"
 	}
-	abs, err := exec.LookPath(py)
-	if err != nil {
-		return "", "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, py+" is not on PATH", err)
+	if want != "" {
+		cmd = "python" + minor(want)
 	}
-	if e.hostPython != "" {
-		return abs, e.hostPython, nil
+	if e.pythons == nil {
+		e.pythons = map[string][2]string{}
 	}
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	out, err := exec.CommandContext(ctx, abs, "-c", "import platform; print(platform.python_version())").Output()
-	if err != nil {
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			err = fmt.Errorf("%w: %s", err, ee.Stderr)
+	if p, ok := e.pythons[cmd]; ok {
+		return p[0], p[1], nil
+	}
+	var firstErr error
+	for _, cand := range pythonCandidates(cmd) {
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		out, err := exec.CommandContext(ctx, cand, "-c", "import platform, sys; print(platform.python_version()); print(sys.executable)").Output()
+		cancel()
+		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+		if err == nil && len(lines) == 2 && lines[1] != "" {
+			e.pythons[cmd] = [2]string{lines[1], lines[0]}
+			return lines[1], lines[0], nil
 		}
-		return "", "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, py+" is not usable", err)
+		if firstErr == nil {
+			var ee *exec.ExitError
+			if errors.As(err, &ee) {
+				err = fmt.Errorf("%w: %s", err, firstLine(string(ee.Stderr)))
+			} else if err == nil {
+				err = fmt.Errorf("printed %q", out)
+			}
+			firstErr = fmt.Errorf("%s: %w", cand, err)
+		}
 	}
-	e.hostPython = strings.TrimSpace(string(out))
-	return abs, e.hostPython, nil
+	if firstErr == nil {
+		firstErr = errors.New("not found on PATH or under pyenv")
+	}
+	return "", "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, cmd+" is not usable", firstErr)
+}
+
+// pythonCandidates are the executables that may be cmd: PATH's, then pyenv's installed
+// versions (a pyenv shim only runs the versions pyenv has selected).
+func pythonCandidates(cmd string) []string {
+	var out []string
+	if p, err := exec.LookPath(cmd); err == nil {
+		out = append(out, p)
+	}
+	root := os.Getenv("PYENV_ROOT")
+	if root == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			root = filepath.Join(home, ".pyenv")
+		}
+	}
+	if root != "" && strings.HasPrefix(cmd, "python3.") {
+		matches, _ := filepath.Glob(filepath.Join(root, "versions", strings.TrimPrefix(cmd, "python")+".*", "bin", cmd))
+		out = append(out, matches...)
+	}
+	return out
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
 }

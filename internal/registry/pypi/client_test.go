@@ -2,6 +2,8 @@ package pypi_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"net/url"
 	"os"
 	"strings"
@@ -65,7 +67,22 @@ func TestRelease(t *testing.T) {
 			t.Error("selected a file that does not exist")
 		}
 	}
-	_, err := c.Release(context.Background(), "foo-bar", "3.0")
+	// A mirror with only the Simple API: files, no links.
+	idx.ServeJSONAPI(false)
+	r, err := c.Release(context.Background(), "Foo_Bar", "1.0")
+	if err != nil {
+		t.Fatalf("simple only: %v", err)
+	}
+	var names []string
+	for _, f := range r.Files {
+		names = append(names, f.Filename+" "+f.SHA256()[:8])
+	}
+	if want := []string{"foo_bar-1.0-py3-none-any.whl " + whl.SHA256[:8], "foo_bar-1.0.tar.gz " + sha("sdist")[:8]}; r.Source != "simple" || !cmp.Equal(want, names) {
+		t.Errorf("simple only: source %s files %v, want %v", r.Source, names, want)
+	}
+	idx.ServeJSONAPI(true)
+
+	_, err = c.Release(context.Background(), "foo-bar", "3.0")
 	if ve, ok := verdict.As(err); !ok || ve.Reason != verdict.ReasonNotFound {
 		t.Errorf("missing version: %v", err)
 	}
@@ -77,6 +94,11 @@ func TestRelease(t *testing.T) {
 	if _, ok := verdict.As(err); !ok {
 		t.Errorf("bad name accepted: %v", err)
 	}
+}
+
+func sha(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:])
 }
 
 func TestSelectPrefersPureWheel(t *testing.T) {

@@ -31,6 +31,8 @@ type PyPI struct {
 	noVersionJSON bool
 	// htmlOnly makes the Simple API ignore PEP 691 content negotiation.
 	htmlOnly bool
+	// noJSONAPI makes every /pypi/... endpoint answer 404 (a Simple-only mirror).
+	noJSONAPI bool
 }
 
 type pypiProject struct {
@@ -81,6 +83,13 @@ func (p *PyPI) ServeVersionJSON(on bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.noVersionJSON = !on
+}
+
+// ServeJSONAPI switches the JSON API on (default) or off, leaving only the Simple API.
+func (p *PyPI) ServeJSONAPI(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.noJSONAPI = !on
 }
 
 // SimpleHTMLOnly makes the Simple API always answer PEP 503 HTML.
@@ -211,7 +220,7 @@ func (p *PyPI) route(r *http.Request) (int, string, []byte) {
 	switch {
 	case len(parts) >= 3 && parts[0] == "pypi" && parts[len(parts)-1] == "json":
 		proj := p.projects[pypiNormalize(parts[1])]
-		if proj == nil {
+		if proj == nil || p.noJSONAPI {
 			return notFound()
 		}
 		if len(parts) == 3 {
