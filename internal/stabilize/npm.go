@@ -81,3 +81,59 @@ func isTopLevelManifest(name string) bool {
 	dir, base := path.Split(name)
 	return base == "package.json" && dir != "" && strings.Count(dir, "/") == 1
 }
+
+// NPMBinModes marks the files package.json names in "bin" executable. npm links and chmods
+// them at install time (npm's bin-links), and npm versions differ in whether pack already
+// sets the bit, so the packed mode of a bin file never reaches a user.
+func NPMBinModes() Stabilizer {
+	return Stabilizer{
+		Name:        "npm-bin-mode",
+		Description: "Treat files listed in package.json \"bin\" as executable, as npm makes them at install time.",
+		Apply: func(a *archive.Archive) bool {
+			changed := false
+			for _, name := range binFiles(a) {
+				for _, e := range a.Entries {
+					if e.Name == name && e.Type == archive.TypeFile && e.Mode&0o111 != 0o111 {
+						e.Mode = e.Mode | 0o755
+						changed = true
+					}
+				}
+			}
+			return changed
+		},
+	}
+}
+
+// binFiles lists archive paths of the top-level package.json's "bin" targets.
+func binFiles(a *archive.Archive) []string {
+	for _, e := range a.Entries {
+		if e.Type != archive.TypeFile || !isTopLevelManifest(e.Name) {
+			continue
+		}
+		var m struct {
+			Name string          `json:"name"`
+			Bin  json.RawMessage `json:"bin"`
+		}
+		if json.Unmarshal(e.Data, &m) != nil || len(m.Bin) == 0 {
+			return nil
+		}
+		var targets []string
+		var one string
+		var many map[string]string
+		if json.Unmarshal(m.Bin, &one) == nil {
+			targets = append(targets, one)
+		} else if json.Unmarshal(m.Bin, &many) == nil {
+			for _, t := range many {
+				targets = append(targets, t)
+			}
+		}
+		dir := path.Dir(e.Name)
+		var out []string
+		for _, t := range targets {
+			p := path.Join(dir, path.Clean("/" + t)[1:])
+			out = append(out, p)
+		}
+		return out
+	}
+	return nil
+}

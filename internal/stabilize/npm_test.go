@@ -53,3 +53,26 @@ func TestTarPAXRecords(t *testing.T) {
 		t.Error("still differs after stabilization")
 	}
 }
+
+func TestNPMBinModes(t *testing.T) {
+	mk := func(bin string, mode int64) *archive.Archive {
+		return &archive.Archive{Entries: []*archive.Entry{
+			{Name: "package/package.json", Type: archive.TypeFile, Mode: 0o644, Data: []byte(`{"name":"x","bin":` + bin + `}`)},
+			{Name: "package/bin.js", Type: archive.TypeFile, Mode: mode},
+			{Name: "package/lib.js", Type: archive.TypeFile, Mode: 0o644},
+		}}
+	}
+	for _, bin := range []string{`"./bin.js"`, `{"x":"bin.js"}`} {
+		a := mk(bin, 0o644)
+		if !NPMBinModes().Apply(a) || a.Entries[1].Mode != 0o755 || a.Entries[2].Mode != 0o644 {
+			t.Errorf("bin %s: modes %o %o", bin, a.Entries[1].Mode, a.Entries[2].Mode)
+		}
+		if NPMBinModes().Apply(mk(bin, 0o755)) {
+			t.Errorf("bin %s: an executable bin file was changed", bin)
+		}
+	}
+	escaping := mk(`"../../etc/passwd"`, 0o644)
+	if NPMBinModes().Apply(escaping) {
+		t.Errorf("a bin path outside the package matched an entry")
+	}
+}

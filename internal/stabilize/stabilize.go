@@ -46,6 +46,7 @@ func NPM() []Stabilizer {
 		TarEntryOrder(),
 		TarMtime(NPMEpoch),
 		TarOwner(),
+		NPMBinModes(),
 		FileModes(),
 		TarPAXRecords(),
 		PackageJSONWhitespace(),

@@ -28,6 +28,9 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "no package.json in %s at %s", def.Dir(), def.Location.Ref)
 	}
 	buildEnv := e.env(env.WorkDir, def.Env)
+	if err := writeShims(env.WorkDir, def.Toolchain); err != nil {
+		return "", err
+	}
 	run := func(dir string, reason verdict.Reason, args ...string) error {
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
 		err := env.Session.Run(ctx, e.spec(tool, dir, env, buildEnv, args...))
@@ -165,7 +168,7 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 		_ = os.MkdirAll(d, 0o755)
 	}
 	vars := map[string]string{
-		"PATH":                       os.Getenv("PATH"),
+		"PATH":                       filepath.Join(workDir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
 		"HOME":                       home,
 		"TMPDIR":                     tmp,
 		"LANG":                       "C.UTF-8",
@@ -204,6 +207,27 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// writeShims puts yarn and pnpm on the build's PATH: many packages' scripts call them (for
+// example "prepublishOnly": "yarn build"). Each shim runs the pinned version through npx, so
+// the tool comes from the registry like any other dependency and shows in the network log.
+func writeShims(workDir string, toolchain map[string]string) error {
+	dir := filepath.Join(workDir, "bin")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for tool, def := range map[string]string{"yarn": "1", "pnpm": "8"} {
+		v := toolchain[tool]
+		if v == "" {
+			v = def
+		}
+		script := fmt.Sprintf("#!/bin/sh\n# vouch: %s from the registry (toolchain %s@%s)\nexec npx --yes %s@%s \"$@\"\n", tool, tool, v, tool, v)
+		if err := os.WriteFile(filepath.Join(dir, tool), []byte(script), 0o755); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // withLog returns a copy of env whose commands write to w.

@@ -121,6 +121,16 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Toolchain["npm"] = chosen
 		def.Notes = append(def.Notes, notes...)
 	}
+	if meta != nil {
+		// "packageManager": "yarn@1.22.19" (corepack's field) pins the tool the scripts call.
+		if name, version, ok := strings.Cut(meta.PackageManager, "@"); ok && (name == "yarn" || name == "pnpm") {
+			version, _, _ = strings.Cut(version, "+")
+			// npx can fetch yarn 1 ("yarn" on the registry) and any pnpm; yarn ≥ 2 is not published there.
+			if n, valid := parseRelease(version); valid && (name == "pnpm" || n[0] == 1) {
+				def.Toolchain[name] = version
+			}
+		}
+	}
 	if meta != nil && meta.NodeVersion != "" {
 		def.Notes = append(def.Notes, "published with node "+meta.NodeVersion)
 	}
