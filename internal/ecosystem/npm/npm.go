@@ -41,8 +41,10 @@ type Ecosystem struct {
 var _ ecosystem.Ecosystem = (*Ecosystem)(nil)
 
 // DefaultNPMVersions is tried in order; the host's npm first because it needs no download.
-// npm 6 and npm 7+ select files differently (npm-packlist v1 vs v2+), so both families are covered.
-var DefaultNPMVersions = []string{"host", "10", "9", "8", "7", "6"}
+// npm 6 and npm 7+ select files differently (npm-packlist v1 vs v2+), and npm 3 and 5 (which
+// packed much of the registry's older content) differ again, e.g. in shipping .npmignore.
+// npm 4 is left out: it does not run on current Node.js ("cb.apply is not a function").
+var DefaultNPMVersions = []string{"host", "10", "9", "8", "7", "6", "5", "3"}
 
 // New builds the ecosystem from the environment (VOUCH_NPM_REGISTRY, VOUCH_NPM_VERSIONS).
 func New(cacheDir string) *Ecosystem {
