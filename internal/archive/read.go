@@ -3,7 +3,6 @@ package archive
 import (
 	"archive/tar"
 	"archive/zip"
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -206,11 +205,16 @@ func (rd *reader) readGzip(data []byte) (*Archive, error) {
 		return nil, err
 	}
 	cr := &countingReader{r: z, max: rd.lim.MaxTotalSize}
-	br := bufio.NewReaderSize(cr, 64<<10)
-	head, err := br.Peek(512)
-	if err != nil && !errors.Is(err, io.EOF) {
+	// Read the first block to detect a tar, then hand the stream on unbuffered: the tar
+	// reader copies file data straight from the decompressor into the entries (a bufio
+	// layer here cost one more copy of the whole payload).
+	head := make([]byte, 512)
+	n, err := io.ReadFull(cr, head)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
 		return nil, fmt.Errorf("reading gzip: %w", err)
 	}
+	head = head[:n]
+	br := io.MultiReader(bytes.NewReader(head), cr)
 	a := &Archive{Gzip: info}
 	if isTar(head) {
 		a.Format = FormatTarGz

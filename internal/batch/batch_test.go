@@ -376,6 +376,7 @@ func TestReportNumbers(t *testing.T) {
 		result("pkg:npm/f@1", verdict.NoSource, verdict.ReasonNoGitRef, "", 2),
 		result("pkg:pypi/g@1", verdict.Equivalent, "", "wheel", 1000),
 	}
+	results[2].Diff = &verdict.DiffSummary{Differences: 4, OnlyUpstream: []string{"package/a", "package/b", "package/c"}, Changed: []string{"package/x.js"}}
 	r := NewReport("b1", "set.json", results, []ItemError{{PURL: "pkg:npm/h@1", Err: "boom"}}, time.Unix(0, 0))
 	if r.Total.Targets != 7 || r.Total.Reproduced != 3 || r.Total.SuccessRate != 0.4286 {
 		t.Errorf("total %+v", r.Total)
@@ -413,7 +414,7 @@ func TestReportNumbers(t *testing.T) {
 	wantTop := []Failure{
 		{Verdict: "no_source", Reason: "no_git_ref", Count: 2, Examples: []Example{{"pkg:npm/e@1", "why pkg:npm/e@1"}, {"pkg:npm/f@1", "why pkg:npm/f@1"}}},
 		{Verdict: "build_failed", Reason: "build_command_failed", Count: 1, Examples: []Example{{"pkg:npm/d@1", "why pkg:npm/d@1"}}},
-		{Verdict: "mismatch", Reason: "content_mismatch", Count: 1, Examples: []Example{{"pkg:npm/c@1", "why pkg:npm/c@1"}}},
+		{Verdict: "mismatch", Reason: "content_mismatch", Count: 1, Examples: []Example{{"pkg:npm/c@1", "why pkg:npm/c@1 (only upstream: package/a, package/b +1; changed: package/x.js)"}}},
 	}
 	if diff := cmp.Diff(wantTop, r.TopFailures); diff != "" {
 		t.Errorf("top failures (-want +got):\n%s", diff)

@@ -25,7 +25,8 @@ type Report struct {
 	Set     string `json:"set,omitempty"`
 	// Generated is when the report was made (RFC 3339).
 	Generated string `json:"generated"`
-	// WallMS is the wall-clock time of the last run of the batch (resumed work not included).
+	// WallMS is the wall-clock time of all runs of the batch (an interrupted run and its
+	// resumptions added up).
 	WallMS int64 `json:"wall_ms,omitempty"`
 	// Jobs is the concurrency of the last run.
 	Jobs int `json:"jobs,omitempty"`
@@ -120,7 +121,7 @@ func NewReport(id, set string, results []*verdict.Result, errs []ItemError, now 
 
 func targetResult(res *verdict.Result) TargetResult {
 	tr := TargetResult{PURL: res.PURL, Strategy: res.Strategy, Verdict: string(res.Verdict), Reason: string(res.Reason),
-		Message: firstLine(res.Message, 300), TimingsMS: res.TimingsMS}
+		Message: firstLine(res.Message+diffHint(res.Diff), 300), TimingsMS: res.TimingsMS}
 	if t, err := target.Parse(res.PURL); err == nil {
 		tr.Ecosystem = string(t.Ecosystem)
 	}
@@ -130,6 +131,30 @@ func targetResult(res *verdict.Result) TargetResult {
 	tm := res.TimingsMS
 	tr.TotalMS = tm.Resolve + tm.Source + tm.Build + tm.Compare + tm.Attest
 	return tr
+}
+
+// diffHint names the first differing paths of a mismatch, so that the report says where.
+func diffHint(d *verdict.DiffSummary) string {
+	if d == nil {
+		return ""
+	}
+	var parts []string
+	for _, l := range []struct {
+		what  string
+		paths []string
+	}{{"only upstream", d.OnlyUpstream}, {"only rebuild", d.OnlyRebuild}, {"changed", d.Changed}} {
+		if len(l.paths) > 0 {
+			more := ""
+			if len(l.paths) > 2 {
+				more = fmt.Sprintf(" +%d", len(l.paths)-2)
+			}
+			parts = append(parts, l.what+": "+strings.Join(l.paths[:min(2, len(l.paths))], ", ")+more)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(parts, "; ") + ")"
 }
 
 // summarise computes the groups and top failures from r.Targets.
@@ -330,7 +355,7 @@ func (r *Report) WriteMarkdown(w io.Writer, chart string) error {
 	}
 	fmt.Fprintf(&b, "Generated %s.", r.Generated)
 	if r.WallMS > 0 {
-		fmt.Fprintf(&b, " Last run: %s wall clock with %d jobs.", fmtMS(r.WallMS), r.Jobs)
+		fmt.Fprintf(&b, " Wall clock %s (all runs of the batch), %d jobs.", fmtMS(r.WallMS), r.Jobs)
 	}
 	b.WriteString("\n\n")
 	fmt.Fprintf(&b, "**%d of %d targets reproduced (%.1f%%)**", r.Total.Reproduced, r.Total.Targets, 100*r.Total.SuccessRate)

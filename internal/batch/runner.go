@@ -199,6 +199,8 @@ type Meta struct {
 	SetSHA256 string   `json:"set_sha256"`
 	Filters   []string `json:"filters,omitempty"`
 	Created   string   `json:"created"`
+	// WallMS is the wall-clock time of all runs of the batch so far (resumed ones added).
+	WallMS int64 `json:"wall_ms,omitempty"`
 }
 
 var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$`)

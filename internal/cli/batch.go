@@ -151,8 +151,12 @@ func runBatch(ctx context.Context, a *App, args []string) error {
 		return runErr
 	}
 
+	meta.WallMS += out.Wall.Milliseconds()
+	if err := meta.Save(batchDir); err != nil {
+		return fmt.Errorf("saving the batch: %w", err)
+	}
 	rep := batch.NewReport(meta.ID, meta.Set, out.Results, out.Errors, time.Now())
-	rep.WallMS, rep.Jobs = out.Wall.Milliseconds(), *jobs
+	rep.WallMS, rep.Jobs = meta.WallMS, *jobs
 	paths, err := writeReports(rep, filepath.Join(meta.Dir(batchDir), "report"))
 	if err != nil {
 		return err
@@ -234,7 +238,7 @@ func printBatchSummary(w io.Writer, rep *batch.Report, paths []string) {
 		}
 	}
 	if pc := t.PhasesMS["total"]; pc.N > 0 {
-		fmt.Fprintf(w, "time per target: p50 %s, p90 %s, max %s; wall clock %s with %d jobs\n",
+		fmt.Fprintf(w, "time per target: p50 %s, p90 %s, max %s; wall clock %s (all runs of the batch), %d jobs\n",
 			msStr(pc.P50), msStr(pc.P90), msStr(pc.Max), msStr(rep.WallMS), rep.Jobs)
 	}
 	for _, p := range paths {

@@ -33,6 +33,9 @@ type Mirrors struct {
 
 	mu      sync.Mutex
 	fetched map[string]time.Time
+	// failed remembers mirrors that could not be fetched in this process, so a batch with
+	// many versions of one broken repository does not retry it for every target.
+	failed map[string]error
 	locks   map[string]*sync.Mutex
 }
 
@@ -79,6 +82,20 @@ func (m *Mirrors) markFetched(dir string) {
 	m.fetched[dir] = time.Now()
 }
 
+// fail records err for mirror unless the failure came from the caller giving up.
+func (m *Mirrors) fail(ctx context.Context, mirror string, err error) error {
+	if ctx.Err() != nil {
+		return err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.failed == nil {
+		m.failed = map[string]error{}
+	}
+	m.failed[mirror] = err
+	return err
+}
+
 func cloneFailed(repo string, err error) error {
 	return verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "fetching "+repo, err)
 }
@@ -108,6 +125,12 @@ func (m *Mirrors) Sync(ctx context.Context, repo string) (*Repo, error) {
 	if m.fresh(mirror) {
 		return r, nil
 	}
+	m.mu.Lock()
+	prev := m.failed[mirror]
+	m.mu.Unlock()
+	if prev != nil {
+		return nil, prev
+	}
 	if err := os.MkdirAll(filepath.Dir(mirror), 0o755); err != nil {
 		return nil, fmt.Errorf("creating mirror directory: %w", err)
 	}
@@ -126,10 +149,10 @@ func (m *Mirrors) Sync(ctx context.Context, repo string) (*Repo, error) {
 	}
 	if _, err := os.Stat(filepath.Join(mirror, "HEAD")); err == nil {
 		if _, err := git(ctx, "", "--git-dir="+mirror, "fetch", "--quiet", "--prune", "--no-recurse-submodules", "origin"); err != nil {
-			return nil, cloneFailed(canon, err)
+			return nil, m.fail(ctx, mirror, cloneFailed(canon, err))
 		}
 	} else if err := initMirror(ctx, canon, mirror); err != nil {
-		return nil, cloneFailed(canon, err)
+		return nil, m.fail(ctx, mirror, cloneFailed(canon, err))
 	}
 	m.markFetched(mirror)
 	if m.MaxAge > 0 {

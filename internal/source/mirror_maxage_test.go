@@ -44,3 +44,27 @@ func TestMirrorMaxAge(t *testing.T) {
 		t.Fatalf("stale mirror was not fetched")
 	}
 }
+
+// TestSyncRemembersFailure: a repository that cannot be fetched is not tried again by the same
+// Mirrors (a batch with many versions of one broken repository), but a new process tries again.
+func TestSyncRemembersFailure(t *testing.T) {
+	ctx := context.Background()
+	root := t.TempDir()
+	m := &Mirrors{Root: root}
+	url := "https://github.com/nobody/missing-for-now"
+	if _, err := m.Sync(ctx, url); err == nil {
+		t.Fatal("fetched a repository that does not exist")
+	}
+	fx := &fixture{t: t, dir: filepath.Join(fixtureRoot, "nobody", "missing-for-now")}
+	if err := os.MkdirAll(fx.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fx.git("init", "--quiet")
+	fx.commit("now it exists", map[string]string{"a": "1"})
+	if _, err := m.Sync(ctx, url); err == nil {
+		t.Fatal("the same Mirrors retried a failed repository")
+	}
+	if _, err := (&Mirrors{Root: root}).Sync(ctx, url); err != nil {
+		t.Fatalf("a new Mirrors must try again: %v", err)
+	}
+}

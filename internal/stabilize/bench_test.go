@@ -82,12 +82,14 @@ func BenchmarkCompareTarGz(b *testing.B) {
 	b.Logf("upstream %.1f MB compressed, %d files", float64(size)/1e6, len(files))
 	b.SetBytes(size)
 	b.ResetTimer()
+	cpu := startCPU()
 	for b.Loop() {
 		c, err := stabilize.Compare(up, re, stabilize.NPM(), archive.DefaultLimits)
 		if err != nil || !c.Equivalent {
 			b.Fatalf("Compare = %+v, %v", c, err)
 		}
 	}
+	cpu.report(b, size)
 }
 
 // BenchmarkCompareZip compares a ~50 MB zip with a rebuild differing in order and times.
@@ -121,10 +123,12 @@ func BenchmarkCompareZip(b *testing.B) {
 	b.Logf("upstream %.1f MB compressed", float64(size)/1e6)
 	b.SetBytes(size)
 	b.ResetTimer()
+	cpu := startCPU()
 	for b.Loop() {
 		c, err := stabilize.Compare(up, re, stabilize.Zip(), archive.DefaultLimits)
 		if err != nil || !c.Equivalent {
 			b.Fatalf("Compare = %+v, %v", c, err)
 		}
 	}
+	cpu.report(b, size)
 }

@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -34,10 +35,32 @@ func BenchmarkCompareTarGzHeaderOnly(b *testing.B) {
 	}
 	b.SetBytes(size)
 	b.ResetTimer()
+	cpu := startCPU()
 	for b.Loop() {
 		c, err := stabilize.Compare(up, re, stabilize.NPM(), archive.DefaultLimits)
 		if err != nil || !c.Equivalent || c.Identical {
 			b.Fatalf("Compare = %+v, %v", c, err)
 		}
 	}
+	cpu.report(b, size)
+}
+
+// cpuClock measures the process's CPU time (user + system, all threads), which unlike wall
+// time does not grow when other processes compete for the machine.
+type cpuClock struct{ start time.Duration }
+
+func startCPU() cpuClock { return cpuClock{cpuNow()} }
+
+func cpuNow() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// report adds cpu-ms/op and MB/cpu-s (bytes per op over CPU seconds) to b's results.
+func (c cpuClock) report(b *testing.B, bytesPerOp int64) {
+	used := cpuNow() - c.start
+	n := float64(b.N)
+	b.ReportMetric(float64(used.Milliseconds())/n, "cpu-ms/op")
+	b.ReportMetric(float64(bytesPerOp)*n/1e6/used.Seconds(), "MB/cpu-s")
 }
