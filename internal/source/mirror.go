@@ -36,7 +36,7 @@ type Mirrors struct {
 	// failed remembers mirrors that could not be fetched in this process, so a batch with
 	// many versions of one broken repository does not retry it for every target.
 	failed map[string]error
-	locks   map[string]*sync.Mutex
+	locks  map[string]*sync.Mutex
 }
 
 // Repo is a synchronised bare mirror of one repository.
