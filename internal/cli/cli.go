@@ -112,7 +112,7 @@ func (a *App) run(ctx context.Context, args []string) error {
 func (a *App) usage(w io.Writer) {
 	fmt.Fprintln(w, "vouch — is this package really built from the source it claims?\n\nUsage:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  vouch %-80s\n        %s\n", c.usage, c.summary)
+		fmt.Fprintf(w, "  vouch %s\n        %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintln(w, "\nState lives in $VOUCH_HOME (default $XDG_DATA_HOME/vouch). Exit codes: 0 ok, 1 mismatch or verification failed, 2 bad input, 3 no result (build failed, no source, registry error, no evidence).")
 }
