@@ -46,6 +46,20 @@ func TestNPMSourceShapes(t *testing.T) {
 			evidence: "tag:v1.2.0", strategy: "npm-build-pack",
 		},
 		{
+			name: "prepack script shapes the tarball",
+			purl: "pkg:npm/prepack-fixture@0.2.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{"name": "prepack-fixture", "version": "0.2.0", "scripts": {"prepack": "node -e \"require('fs').writeFileSync('.npmignore', 'notes.txt\\n')\""}, "repository": "fixture/prepack"}` + "\n",
+					"index.js":     "module.exports = 2;\n",
+					"notes.txt":    "maintainer notes, not published\n",
+				}
+				dir, commit := f.repo("prepack", files, "v0.2.0")
+				return f.npmPackWithScripts(dir), commit, nil
+			},
+			evidence: "tag:v0.2.0", strategy: "npm-build-pack",
+		},
+		{
 			name: "monorepo package with repository.directory",
 			purl: "pkg:npm/%40fixture/mono-a@0.3.0",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {

@@ -3,6 +3,7 @@ package npm
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -27,13 +28,21 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	if fi, err := os.Stat(filepath.Join(pkgDir, "package.json")); err != nil || !fi.Mode().IsRegular() {
 		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "no package.json in %s at %s", def.Dir(), def.Location.Ref)
 	}
+	// npm < 6 packs like the original publisher but cannot install dependency trees on a
+	// current Node.js; it packs, and the host's npm installs and runs scripts.
+	installer := tool
+	if n, ok := parseRelease(tool.Version); ok && n[0] < 6 {
+		if installer, err = e.Toolchains.NPM(ctx, "host"); err != nil {
+			return "", err
+		}
+	}
 	buildEnv := e.env(env.WorkDir, def.Env)
 	if err := writeShims(env.WorkDir, def.Toolchain); err != nil {
 		return "", err
 	}
 	run := func(dir string, reason verdict.Reason, args ...string) error {
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-		err := env.Session.Run(ctx, e.spec(tool, dir, env, buildEnv, args...))
+		err := env.Session.Run(ctx, e.spec(installer, dir, env, buildEnv, args...))
 		return classify(err, reason, "npm "+strings.Join(args, " "))
 	}
 	p := def.Strategy.Params
@@ -58,18 +67,23 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if p["install_scripts"] != "true" {
 			args = append(args, "--ignore-scripts")
 		}
+		if install == "install" {
+			// No lockfile in the repository: do not leave one behind for pack to pick up
+			// (npm < 5 does not know to exclude package-lock.json).
+			args = append(args, "--no-package-lock")
+		}
 		if p["legacy_peer_deps"] == "true" {
 			args = append(args, "--legacy-peer-deps")
 		}
 		var out bytes.Buffer
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-		err := env.Session.Run(ctx, e.spec(tool, installDir, withLog(env, io.MultiWriter(env.Log, &limitedWriter{w: &out, n: 1 << 20})), buildEnv, args...))
+		err := env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, &limitedWriter{w: &out, n: 1 << 20})), buildEnv, args...))
 		if err != nil && p["legacy_peer_deps"] == "" && bytes.Contains(out.Bytes(), []byte("ERESOLVE")) {
 			// npm ≥ 7 refuses peer-dependency conflicts that npm 6 (which many packages were
 			// developed with) accepted; resolve as npm 6 did.
 			args = append(args, "--legacy-peer-deps")
 			fmt.Fprintf(env.Log, "vouch: peer dependency conflict; retrying as npm 6 resolved them\n$ npm %s\n", strings.Join(args, " "))
-			err = env.Session.Run(ctx, e.spec(tool, installDir, env, buildEnv, args...))
+			err = env.Session.Run(ctx, e.spec(installer, installDir, env, buildEnv, args...))
 		}
 		if err := classify(err, verdict.ReasonInstallFailed, "npm "+strings.Join(args, " ")); err != nil {
 			return "", err
@@ -87,7 +101,19 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 				return "", err
 			}
 		}
-		return e.pack(ctx, tool, env, pkgDir, buildEnv, false)
+		// An old npm packs without scripts: the host's npm already ran what publish runs, and
+		// npm < 6 cannot run lifecycle scripts on a current Node.js.
+		if installer != tool {
+			// npm < 6 walks node_modules when it packs and fails on trees a current npm
+			// installed ("cb.apply is not a function"); the build is done, so set it aside
+			// unless the package bundles dependencies from it.
+			restore, err := setAsideNodeModules(pkgDir, env.WorkDir)
+			if err != nil {
+				return "", err
+			}
+			defer restore()
+		}
+		return e.pack(ctx, tool, env, pkgDir, buildEnv, installer != tool)
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
 	}
@@ -228,6 +254,30 @@ func writeShims(workDir string, toolchain map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// setAsideNodeModules moves pkgDir/node_modules into workDir (not when package.json has
+// bundleDependencies, which npm packs from node_modules) and returns the function that puts
+// it back.
+func setAsideNodeModules(pkgDir, workDir string) (func(), error) {
+	nm := filepath.Join(pkgDir, "node_modules")
+	if _, err := os.Stat(nm); err != nil {
+		return func() {}, nil
+	}
+	if b, err := os.ReadFile(filepath.Join(pkgDir, "package.json")); err == nil {
+		var m struct {
+			Bundle  json.RawMessage `json:"bundleDependencies"`
+			Bundled json.RawMessage `json:"bundledDependencies"`
+		}
+		if json.Unmarshal(b, &m) == nil && (len(m.Bundle) > 0 || len(m.Bundled) > 0) {
+			return func() {}, nil
+		}
+	}
+	aside := filepath.Join(workDir, "node_modules.aside")
+	if err := os.Rename(nm, aside); err != nil {
+		return nil, fmt.Errorf("setting node_modules aside: %w", err)
+	}
+	return func() { _ = os.Rename(aside, nm) }, nil
 }
 
 // withLog returns a copy of env whose commands write to w.

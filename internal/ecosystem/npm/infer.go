@@ -81,7 +81,10 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		params["set_version"] = up.Target.Version
 		def.Notes = append(def.Notes, fmt.Sprintf("package.json at the commit says version %q; the build sets %s as the publishing tool did", srcMan.Version, up.Target.Version))
 	}
-	if len(generated) > 0 {
+	_, hasPrepack := srcMan.Scripts["prepack"]
+	if len(generated) > 0 || hasPrepack {
+		// A prepack script shapes the tarball even when every file is in the repository
+		// (e.g. `npmignore --auto` writing .npmignore): it needs the dependencies installed.
 		def.Strategy.Name = StrategyBuildPack
 		installDir := cleanDir(dir)
 		if installDir != "" {
@@ -98,7 +101,11 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			params["scripts"] = s
 		}
 		sort.Strings(generated)
-		def.Notes = append(def.Notes, fmt.Sprintf("%d published files are not in the repository (e.g. %s): install and build before packing", len(generated), strings.Join(first(generated, 3), ", ")))
+		if len(generated) > 0 {
+			def.Notes = append(def.Notes, fmt.Sprintf("%d published files are not in the repository (e.g. %s): install and build before packing", len(generated), strings.Join(first(generated, 3), ", ")))
+		} else {
+			def.Notes = append(def.Notes, "package.json has a prepack script: install dependencies so npm pack can run it")
+		}
 	}
 	if len(params) > 0 {
 		def.Strategy.Params = params
