@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/vouch-dev/vouch/internal/atomicfile"
 	"github.com/vouch-dev/vouch/internal/definition"
 	"github.com/vouch-dev/vouch/internal/target"
 	"github.com/vouch-dev/vouch/internal/verdict"
@@ -278,21 +279,4 @@ func Latest(dir, setSHA256 string) (*Meta, error) {
 	return best, nil
 }
 
-func writeFile(dst string, b []byte) error {
-	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(filepath.Dir(dst), ".tmp-")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), dst)
-}
+func writeFile(dst string, b []byte) error { return atomicfile.Write(dst, b) }
