@@ -84,11 +84,16 @@ func (f *fixture) git(dir string, args ...string) string {
 	return string(out)
 }
 
-// npmPack packs dir with the host npm and returns the tarball bytes.
-func (f *fixture) npmPack(dir string) []byte {
+// npmPack packs dir with the host npm (scripts off) and returns the tarball bytes.
+func (f *fixture) npmPack(dir string) []byte { return f.pack(dir, "--ignore-scripts") }
+
+// npmPackWithScripts packs dir with its lifecycle scripts, as `npm publish` would.
+func (f *fixture) npmPackWithScripts(dir string) []byte { return f.pack(dir) }
+
+func (f *fixture) pack(dir string, flags ...string) []byte {
 	f.t.Helper()
 	out := f.t.TempDir()
-	cmd := exec.Command("npm", "pack", "--ignore-scripts", "--pack-destination", out)
+	cmd := exec.Command("npm", append([]string{"pack", "--pack-destination", out}, flags...)...)
 	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		f.t.Fatalf("npm pack: %v\n%s", err, b)
@@ -247,29 +252,6 @@ func contains(s []string, x string) bool {
 		}
 	}
 	return false
-}
-
-// npmPackWithScripts packs dir with its lifecycle scripts, as `npm publish` would.
-func (f *fixture) npmPackWithScripts(dir string) []byte {
-	f.t.Helper()
-	out := f.t.TempDir()
-	cmd := exec.Command("npm", "pack", "--pack-destination", out)
-	cmd.Dir = dir
-	if b, err := cmd.CombinedOutput(); err != nil {
-		f.t.Fatalf("npm pack: %v\n%s", err, b)
-	}
-	ents, _ := os.ReadDir(out)
-	if len(ents) != 1 {
-		f.t.Fatalf("npm pack made %d files", len(ents))
-	}
-	b, err := os.ReadFile(filepath.Join(out, ents[0].Name()))
-	if err != nil {
-		f.t.Fatal(err)
-	}
-	if a, err := archive.Read(b, archive.DefaultLimits); err == nil && a.Lookup("package/notes.txt") != nil {
-		f.t.Fatalf("fixture: prepack did not shape the tarball")
-	}
-	return b
 }
 
 // npmRun runs the host npm in dir.

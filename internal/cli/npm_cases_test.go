@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vouch-dev/vouch/internal/archive"
 	"github.com/vouch-dev/vouch/internal/registry/registrytest"
 	"github.com/vouch-dev/vouch/internal/verdict"
 )
@@ -55,7 +56,11 @@ func TestNPMSourceShapes(t *testing.T) {
 					"notes.txt":    "maintainer notes, not published\n",
 				}
 				dir, commit := f.repo("prepack", files, "v0.2.0")
-				return f.npmPackWithScripts(dir), commit, nil
+				tgz := f.npmPackWithScripts(dir)
+				if a, err := archive.Read(tgz, archive.DefaultLimits); err != nil || a.Lookup("package/notes.txt") != nil {
+					t.Fatalf("fixture: prepack did not shape the tarball (%v)", err)
+				}
+				return tgz, commit, nil
 			},
 			evidence: "tag:v0.2.0", strategy: "npm-build-pack",
 		},
