@@ -97,7 +97,9 @@ func (m *Mirrors) fail(ctx context.Context, mirror string, err error) error {
 }
 
 func cloneFailed(repo string, err error) error {
-	return verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "fetching "+repo, err)
+	e := verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "fetching "+repo, err)
+	e.Msg += " (to use a local copy: git config --global url.<path-to-copy>.insteadOf " + repo + ")"
+	return e
 }
 
 // Sync makes the mirror of repo (a canonical URL, see Canonicalize) current: cloned the first
