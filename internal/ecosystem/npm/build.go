@@ -67,11 +67,12 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if p["install_scripts"] != "true" {
 			args = append(args, "--ignore-scripts")
 		}
-		if install == "install" {
-			// No lockfile in the repository: do not leave one behind for pack to pick up
-			// (npm < 5 does not know to exclude package-lock.json).
-			args = append(args, "--no-package-lock")
-		}
+		// npm install writes package-lock.json when the repository has none; npm < 5 would
+		// pack it, so a lockfile the build created is removed again. (--no-package-lock is
+		// not used: it also stops npm ≥ 7 from reading yarn.lock's pinned versions.)
+		lock := filepath.Join(installDir, "package-lock.json")
+		_, lockErr := os.Stat(lock)
+		hadLock := lockErr == nil
 		if p["legacy_peer_deps"] == "true" {
 			args = append(args, "--legacy-peer-deps")
 		}
@@ -87,6 +88,9 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		}
 		if err := classify(err, verdict.ReasonInstallFailed, "npm "+strings.Join(args, " ")); err != nil {
 			return "", err
+		}
+		if !hadLock {
+			_ = os.Remove(lock)
 		}
 		for _, s := range strings.Split(p["scripts"], ",") {
 			if s = strings.TrimSpace(s); s == "" {
