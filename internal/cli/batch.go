@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/vouch-dev/vouch/internal/attest"
 	"github.com/vouch-dev/vouch/internal/batch"
 )
 
@@ -112,22 +111,12 @@ func runBatch(ctx context.Context, a *App, args []string) error {
 		}
 	}
 
-	signer, created, err := attest.LoadOrCreate(e.keyDir())
-	if err != nil {
-		return fmt.Errorf("loading the signing key: %w", err)
-	}
-	if created {
-		fmt.Fprintf(a.Stderr, "vouch: created a signing key in %s (key id %s)\n", e.keyDir(), signer.KeyID())
-	}
-	p, err := e.pipeline(a, *sb, signer)
+	p, err := e.buildPipeline(a, *sb)
 	if err != nil {
 		return err
 	}
 	p.Progress = nil // per-phase lines of concurrent rebuilds would interleave
 	p.Batch = meta.ID
-	if p.Executor.Name() == "none" {
-		fmt.Fprintln(a.Stderr, "vouch: WARNING: building WITHOUT a sandbox: build scripts run with your rights and network. This is recorded in the attestations.")
-	}
 
 	done, err := batch.Finished(e.store, meta.ID, items)
 	if err != nil {

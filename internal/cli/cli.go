@@ -225,6 +225,26 @@ func (e *env) pipeline(a *App, sandboxName string, signer *attest.Signer) (*rebu
 	}, nil
 }
 
+// buildPipeline loads (or creates) the signing key and returns a pipeline that signs with
+// it, warning loudly when builds will run unsandboxed.
+func (e *env) buildPipeline(a *App, sandboxName string) (*rebuild.Pipeline, error) {
+	signer, created, err := attest.LoadOrCreate(e.keyDir())
+	if err != nil {
+		return nil, fmt.Errorf("loading the signing key: %w", err)
+	}
+	if created {
+		fmt.Fprintf(a.Stderr, "vouch: created a signing key in %s (key id %s)\n", e.keyDir(), signer.KeyID())
+	}
+	p, err := e.pipeline(a, sandboxName, signer)
+	if err != nil {
+		return nil, err
+	}
+	if p.Executor.Name() == "none" {
+		fmt.Fprintln(a.Stderr, "vouch: WARNING: building WITHOUT a sandbox: build scripts run with your rights and network. This is recorded in the attestation.")
+	}
+	return p, nil
+}
+
 func parseTarget(s string) (target.Target, error) {
 	t, err := target.Parse(s)
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"strings"
 
-	"github.com/vouch-dev/vouch/internal/attest"
 	"github.com/vouch-dev/vouch/internal/definition"
 	"github.com/vouch-dev/vouch/internal/verdict"
 )
@@ -46,21 +45,11 @@ func runRebuild(ctx context.Context, a *App, args []string) error {
 		return err
 	}
 	defer e.close()
-	signer, created, err := attest.LoadOrCreate(e.keyDir())
-	if err != nil {
-		return fmt.Errorf("loading the signing key: %w", err)
-	}
-	if created {
-		fmt.Fprintf(a.Stderr, "vouch: created a signing key in %s (key id %s)\n", e.keyDir(), signer.KeyID())
-	}
-	p, err := e.pipeline(a, *sb, signer)
+	p, err := e.buildPipeline(a, *sb)
 	if err != nil {
 		return err
 	}
 	p.KeepWorkdir = *keep
-	if p.Executor.Name() == "none" {
-		fmt.Fprintln(a.Stderr, "vouch: WARNING: building WITHOUT a sandbox: build scripts run with your rights and network. This is recorded in the attestation.")
-	}
 	res, err := p.Rebuild(ctx, t, def)
 	if err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,7 +42,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	run := func(dir string, reason verdict.Reason, args ...string) error {
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
 		err := env.Session.Run(ctx, e.spec(installer, dir, env, buildEnv, args...))
-		return classify(err, reason, "npm "+strings.Join(args, " "))
+		return ecosystem.CommandFailure(err, reason, "npm "+strings.Join(args, " "))
 	}
 	p := def.Strategy.Params
 	switch def.Strategy.Name {
@@ -86,7 +85,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			fmt.Fprintf(env.Log, "vouch: peer dependency conflict; retrying as npm 6 resolved them\n$ npm %s\n", strings.Join(args, " "))
 			err = env.Session.Run(ctx, e.spec(installer, installDir, env, buildEnv, args...))
 		}
-		if err := classify(err, verdict.ReasonInstallFailed, "npm "+strings.Join(args, " ")); err != nil {
+		if err := ecosystem.CommandFailure(err, verdict.ReasonInstallFailed, "npm "+strings.Join(args, " ")); err != nil {
 			return "", err
 		}
 		if !hadLock {
@@ -132,7 +131,7 @@ func (e *Ecosystem) pack(ctx context.Context, tool *Tool, env *ecosystem.Env, pk
 		args = append(args, "--ignore-scripts")
 	}
 	fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-	if err := classify(env.Session.Run(ctx, e.spec(tool, pkgDir, env, buildEnv, args...)), verdict.ReasonBuildCommand, "npm pack"); err != nil {
+	if err := ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(tool, pkgDir, env, buildEnv, args...)), verdict.ReasonBuildCommand, "npm pack"); err != nil {
 		return "", err
 	}
 	var made []string
@@ -296,21 +295,6 @@ func withLog(env *ecosystem.Env, w io.Writer) *ecosystem.Env {
 var hostPassthrough = []string{
 	"NODE_EXTRA_CA_CERTS", "SSL_CERT_FILE", "SSL_CERT_DIR",
 	"HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy",
-}
-
-// classify turns a command failure into a build_failed verdict with reason.
-func classify(err error, reason verdict.Reason, what string) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := verdict.As(err); ok {
-		return err
-	}
-	var ee *sandbox.ExitError
-	if errors.As(err, &ee) {
-		return verdict.Wrap(verdict.BuildFailed, reason, what+" failed (see the build log)", err)
-	}
-	return verdict.Wrap(verdict.BuildFailed, verdict.ReasonSandbox, what+" could not run", err)
 }
 
 // limitedWriter keeps at most n bytes.

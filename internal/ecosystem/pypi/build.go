@@ -2,7 +2,6 @@ package pypi
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"os"
@@ -56,7 +55,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	frontendEnv := e.env(env.WorkDir, venv, "", def.Env)
 	runEnv := func(vars []string, reason verdict.Reason, what string, args ...string) error {
 		fmt.Fprintf(env.Log, "$ %s\n", strings.Join(args, " "))
-		return classify(env.Session.Run(ctx, e.spec(env, pkgDir, vars, args)), reason, what)
+		return ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(env, pkgDir, vars, args)), reason, what)
 	}
 	run := func(reason verdict.Reason, what string, args ...string) error {
 		return runEnv(buildEnv, reason, what, args...)
@@ -187,19 +186,4 @@ func (e *Ecosystem) env(workDir, venv, constraints string, extra map[string]stri
 	}
 	sort.Strings(out)
 	return out
-}
-
-// classify turns a command failure into a build_failed verdict with reason.
-func classify(err error, reason verdict.Reason, what string) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := verdict.As(err); ok {
-		return err
-	}
-	var ee *sandbox.ExitError
-	if errors.As(err, &ee) {
-		return verdict.Wrap(verdict.BuildFailed, reason, what+" failed (see the build log)", err)
-	}
-	return verdict.Wrap(verdict.BuildFailed, verdict.ReasonSandbox, what+" could not run", err)
 }
