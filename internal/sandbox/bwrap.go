@@ -250,6 +250,12 @@ func (s *bwrapSession) Run(ctx context.Context, spec *Spec) error {
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
+		// pid 1 of the build's namespace has exited, so the kernel is killing the rest;
+		// wait for them to leave the cgroup so no step outlives its Run.
+		if s.cg != nil && !s.cg.killAll(10*time.Second) {
+			return verdict.Errorf(verdict.BuildFailed, verdict.ReasonSandbox,
+				"processes of %s survived the kill", quoteArgs(spec.Args))
+		}
 		if err != nil && s.cg != nil && s.cg.oomKills() > oomBefore {
 			return verdict.Errorf(verdict.BuildFailed, verdict.ReasonOOM,
 				"build exceeded its memory limit (%d bytes) running %s", s.memLimit(), quoteArgs(spec.Args))
