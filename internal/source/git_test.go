@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		fixtureRoot = filepath.Join(tmp, "fixtures")
 		os.MkdirAll(fixtureRoot, 0o755)
 		gitconfig := filepath.Join(tmp, "gitconfig")
-		cfg := fmt.Sprintf("[url \"file://%s/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = main\n", fixtureRoot)
+		cfg := fmt.Sprintf("[url \"file://%s/\"]\n\tinsteadOf = https://github.com/\n[init]\n\tdefaultBranch = main\n[uploadpack]\n\tallowFilter = true\n", fixtureRoot)
 		if err := os.WriteFile(gitconfig, []byte(cfg), 0o644); err != nil {
 			panic(err)
 		}
@@ -448,4 +448,92 @@ func TestLocate(t *testing.T) {
 			t.Errorf("tag with another version: %v, want manifest_mismatch", err)
 		}
 	})
+}
+
+// Mirrors are blob-less partial clones (the fixtures' server side allows filters, as GitHub
+// does): locating reads only the blobs it needs, in batches, and a checkout fetches the
+// commit's blobs before it borrows the mirror's objects.
+func TestPartialMirror(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	old := f.commit("one", map[string]string{"package.json": pkgJSON("partial", "1.0.0"), "big.txt": strings.Repeat("a", 1<<16)})
+	f.commit("two", map[string]string{"package.json": pkgJSON("partial", "1.1.0"), "big.txt": strings.Repeat("b", 1<<16)})
+	f.commit("three", map[string]string{"README.md": "readme\n"})
+	r := sync1(t, f)
+	if !r.partial(ctx) {
+		t.Fatal("mirror is not a partial clone")
+	}
+	missing, err := r.missingBlobs(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(missing) != 2 {
+		t.Fatalf("blobs missing at the first commit = %v, want its 2 blobs (package.json, big.txt)", missing)
+	}
+
+	blobs, err := r.FileBlobs(ctx, "package.json", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(blobs) != 2 || blobs[old] != blobHash(t, pkgJSON("partial", "1.0.0")) {
+		t.Fatalf("FileBlobs = %v, want the two versions of package.json", blobs)
+	}
+	loc, err := Locate(ctx, r, Query{Repo: r.URL, Name: "partial", Version: "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc.Ref != old {
+		t.Fatalf("located %s, want %s", loc.Ref, old)
+	}
+
+	dst := filepath.Join(t.TempDir(), "src")
+	if err := r.Checkout(ctx, old, dst); err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(filepath.Join(dst, "big.txt"))
+	if err != nil || string(got) != strings.Repeat("a", 1<<16) {
+		t.Fatalf("big.txt after checkout: %d bytes, %v", len(got), err)
+	}
+	if missing, _ := r.missingBlobs(ctx, old); len(missing) != 0 {
+		t.Errorf("blobs still missing after checkout: %v", missing)
+	}
+	// A commit the server holds outside branches and tags (a pull request's) is never
+	// fetched on demand, however it is asked for.
+	f.git("checkout", "--quiet", "-b", "pr")
+	pr := f.commit("pull request", map[string]string{"package.json": pkgJSON("partial", "9.9.9")})
+	f.git("update-ref", "refs/pull/1/head", pr)
+	f.git("checkout", "--quiet", "main")
+	f.git("branch", "-D", "pr")
+	if r.HasCommit(ctx, pr) {
+		t.Error("HasCommit(pull request commit) = true")
+	}
+	if _, err := r.ResolveCommit(ctx, pr); err == nil {
+		t.Error("ResolveCommit(pull request commit) succeeded")
+	}
+	if _, err := r.ReadFile(ctx, pr, "package.json"); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("ReadFile(pull request commit) = %v, want not exist", err)
+	}
+	if err := r.Checkout(ctx, pr, filepath.Join(t.TempDir(), "pr")); err == nil {
+		t.Error("Checkout(pull request commit) succeeded")
+	}
+	if out, err := exec.Command("git", "--git-dir="+r.Dir, "-c", "protocol.allow=never", "cat-file", "-e", pr).CombinedOutput(); err == nil {
+		t.Errorf("the mirror fetched the pull request commit: %s", out)
+	}
+
+	// The checkout is a complete repository of its own commit.
+	cmd := exec.Command("git", "-C", dst, "fsck", "--connectivity-only", "--no-dangling", "HEAD")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Errorf("git fsck in the checkout: %v\n%s", err, out)
+	}
+}
+
+func blobHash(t *testing.T, content string) string {
+	t.Helper()
+	cmd := exec.Command("git", "hash-object", "--stdin")
+	cmd.Stdin = strings.NewReader(content)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.TrimSpace(string(out))
 }

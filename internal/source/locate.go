@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"path"
+	"slices"
 	"sort"
 	"strings"
 
@@ -215,6 +217,11 @@ func (l *locator) findDir(ctx context.Context, commit string) (string, bool) {
 	if len(paths) > maxManifests {
 		paths = paths[:maxManifests]
 	}
+	oids := make([]string, len(paths))
+	for i, p := range paths {
+		oids[i] = files[p]
+	}
+	_ = l.repo.Prefetch(ctx, oids)
 	best := ""
 	for _, p := range paths {
 		data, err := l.repo.ReadFile(ctx, commit, p)
@@ -287,6 +294,10 @@ func (l *locator) fromManifestHistory(ctx context.Context, dir string) (string, 
 		}
 		l.tried = append(l.tried, fmt.Sprintf("manifest history of %s (no commits)", mpath))
 		return "", candidate{}, false
+	}
+	// One request for every version of the manifest, not one per commit (partial mirrors).
+	if blobs, err := l.repo.FileBlobs(ctx, mpath, maxManifestHistory); err == nil {
+		_ = l.repo.Prefetch(ctx, slices.Collect(maps.Values(blobs)))
 	}
 	setBy := ""
 	for _, c := range commits {

@@ -180,7 +180,13 @@ func initMirror(ctx context.Context, repo, mirror string) error {
 		{"--git-dir=" + tmp, "config", "--add", "remote.origin.fetch", "+refs/heads/*:refs/heads/*"},
 		{"--git-dir=" + tmp, "config", "--add", "remote.origin.fetch", "+refs/tags/*:refs/tags/*"},
 		{"--git-dir=" + tmp, "config", "core.autocrlf", "false"},
-		{"--git-dir=" + tmp, "fetch", "--quiet", "--prune", "--no-recurse-submodules", "origin"},
+		// A blob-less partial clone: commits and trees are all locating needs (history,
+		// tags, content search by blob hash); the blobs of the files read and of the
+		// commit checked out are fetched on demand, in batches (Prefetch). Servers that
+		// do not support filters send everything, which works the same.
+		{"--git-dir=" + tmp, "config", "remote.origin.promisor", "true"},
+		{"--git-dir=" + tmp, "config", "remote.origin.partialclonefilter", "blob:none"},
+		{"--git-dir=" + tmp, "fetch", "--quiet", "--prune", "--no-recurse-submodules", "--filter=blob:none", "origin"},
 	}
 	for _, args := range steps {
 		if _, err := git(ctx, "", args...); err != nil {
@@ -204,8 +210,12 @@ func initMirror(ctx context.Context, repo, mirror string) error {
 	return os.Rename(tmp, mirror)
 }
 
+// git runs git on the mirror without network access. A partial mirror would otherwise
+// fetch any object it lacks from the remote on demand — including commits outside its
+// branches and tags (GitHub serves pull requests' commits by hash), which must never be
+// taken for a package's source. Blobs are fetched explicitly (Prefetch).
 func (r *Repo) git(ctx context.Context, args ...string) ([]byte, error) {
-	return git(ctx, "", append([]string{"--git-dir=" + r.Dir}, args...)...)
+	return git(ctx, "", append([]string{"--git-dir=" + r.Dir, "-c", "protocol.allow=never"}, args...)...)
 }
 
 func validRev(rev string) error {
@@ -270,11 +280,28 @@ func (r *Repo) ReadFile(ctx context.Context, commit, p string) ([]byte, error) {
 		return nil, fmt.Errorf("reading %q: path outside the repository", p)
 	}
 	obj := commit + ":" + p
-	info, err := gitStdin(ctx, r.Dir, obj+"\n", "cat-file", "--batch-check=%(objecttype) %(objectsize)")
-	if err != nil {
-		return nil, fmt.Errorf("reading %s: %w", p, err)
+	check := func() ([]string, error) {
+		info, err := gitStdin(ctx, r.Dir, obj+"\n", "-c", "protocol.allow=never", "cat-file", "--batch-check=%(objecttype) %(objectsize)")
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, err)
+		}
+		return strings.Fields(string(info)), nil
 	}
-	f := strings.Fields(string(info))
+	f, err := check()
+	if (err != nil || len(f) == 2 && f[1] == "missing") && r.partial(ctx) {
+		// The commit and its trees are here but the blob may not be: fetch just it.
+		oid, rerr := r.git(ctx, "rev-parse", "--verify", "--quiet", "--end-of-options", obj)
+		if rerr != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, fs.ErrNotExist)
+		}
+		if ferr := r.Prefetch(ctx, []string{strings.TrimSpace(string(oid))}); ferr != nil {
+			return nil, fmt.Errorf("reading %s: %w", p, ferr)
+		}
+		f, err = check()
+	}
+	if err != nil {
+		return nil, err
+	}
 	if len(f) == 2 && f[1] == "missing" || len(f) != 2 {
 		return nil, fmt.Errorf("reading %s: %w", p, fs.ErrNotExist)
 	}
@@ -285,7 +312,7 @@ func (r *Repo) ReadFile(ctx context.Context, commit, p string) ([]byte, error) {
 	if err != nil || size > MaxFileSize {
 		return nil, fmt.Errorf("reading %s: %s bytes exceeds the limit of %d", p, f[1], MaxFileSize)
 	}
-	out, err := gitLimit(ctx, "", MaxFileSize, "--git-dir="+r.Dir, "cat-file", "blob", obj)
+	out, err := gitLimit(ctx, "", MaxFileSize, "--git-dir="+r.Dir, "-c", "protocol.allow=never", "cat-file", "blob", obj)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s: %w", p, err)
 	}
@@ -388,6 +415,13 @@ func (r *Repo) Checkout(ctx context.Context, commit, dst string) error {
 	if err != nil {
 		return verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+r.URL, err)
 	}
+	// The checkout borrows the mirror's objects but is no partial clone itself: every
+	// blob of the commit must be in the mirror first.
+	if missing, err := r.missingBlobs(ctx, full); err != nil {
+		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+	} else if err := r.Prefetch(ctx, missing); err != nil {
+		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+	}
 	if _, err := git(ctx, "", "clone", "--quiet", "--shared", "--no-checkout", "--template=",
 		"-c", "core.autocrlf=false", "-c", "core.eol=lf", "-c", "core.hooksPath=/dev/null",
 		"--", r.Dir, dst); err != nil {
@@ -401,4 +435,90 @@ func (r *Repo) Checkout(ctx context.Context, commit, dst string) error {
 		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
 	}
 	return nil
+}
+
+// partial reports whether the mirror is a partial clone (blobs fetched on demand).
+func (r *Repo) partial(ctx context.Context) bool {
+	out, err := r.git(ctx, "config", "--get", "remote.origin.promisor")
+	return err == nil && strings.TrimSpace(string(out)) == "true"
+}
+
+// missingBlobs lists the objects of commit's tree that a partial mirror does not hold yet.
+func (r *Repo) missingBlobs(ctx context.Context, commit string) ([]string, error) {
+	if !r.partial(ctx) {
+		return nil, nil
+	}
+	if err := validRev(commit); err != nil {
+		return nil, err
+	}
+	out, err := r.git(ctx, "rev-list", "--objects", "--missing=print", "--end-of-options", commit+"^{tree}")
+	if err != nil {
+		return nil, fmt.Errorf("listing missing objects of %s: %w", commit, err)
+	}
+	var missing []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if oid, ok := strings.CutPrefix(line, "?"); ok && hexRE.MatchString(oid) {
+			missing = append(missing, oid)
+		}
+	}
+	return missing, nil
+}
+
+// Prefetch fetches the given objects (full hashes) into a partial mirror in one request,
+// rather than one request per object as reading them one by one would. Objects already
+// present are sent again, so callers pass what they are about to read. It does nothing for
+// a full mirror.
+func (r *Repo) Prefetch(ctx context.Context, oids []string) error {
+	if len(oids) == 0 || !r.partial(ctx) {
+		return nil
+	}
+	var in strings.Builder
+	seen := map[string]bool{}
+	for _, o := range oids {
+		if !hexRE.MatchString(o) || seen[o] {
+			continue
+		}
+		seen[o] = true
+		in.WriteString(o)
+		in.WriteByte('\n')
+	}
+	if _, err := gitStdin(ctx, r.Dir, in.String(), "-c", "fetch.negotiationAlgorithm=noop", "fetch", "--quiet",
+		"--no-tags", "--no-write-fetch-head", "--recurse-submodules=no", "--filter=blob:none", "--stdin", "origin"); err != nil {
+		return fmt.Errorf("fetching %d objects of %s: %w", len(seen), r.URL, err)
+	}
+	return nil
+}
+
+// FileBlobs maps each of up to max commits (newest first, on any branch or tag) that
+// changed the file p to the blob p has after it. Merges are left out.
+func (r *Repo) FileBlobs(ctx context.Context, p string, max int) (map[string]string, error) {
+	if max <= 0 {
+		max = 1000
+	}
+	p = cleanDir(p)
+	if p == "" {
+		return nil, errors.New("file history: empty path")
+	}
+	out, err := r.git(ctx, "log", "--format=commit %H", "--raw", "--no-abbrev", "--no-renames",
+		"-n", strconv.Itoa(max), "--branches", "--tags", "--", p)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s in %s: %w", p, r.URL, err)
+	}
+	blobs := map[string]string{}
+	commit := ""
+	for _, line := range strings.Split(string(out), "\n") {
+		if c, ok := strings.CutPrefix(line, "commit "); ok {
+			commit = strings.TrimSpace(c)
+			continue
+		}
+		// :100644 100644 <old> <new> M\tpath
+		meta, name, ok := strings.Cut(line, "\t")
+		if !ok || name != p || commit == "" {
+			continue
+		}
+		if f := strings.Fields(meta); len(f) == 5 && hexRE.MatchString(f[3]) && strings.Trim(f[3], "0") != "" {
+			blobs[commit] = f[3]
+		}
+	}
+	return blobs, nil
 }
