@@ -23,6 +23,7 @@ func TestNPMSourceShapes(t *testing.T) {
 	}
 	cases := []tc{
 		{
+			// The publish script runs failing tests first: a rebuild skips test scripts.
 			name: "build step ships generated files",
 			purl: "pkg:npm/built-fixture@1.2.0",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
@@ -32,7 +33,7 @@ func TestNPMSourceShapes(t *testing.T) {
   "version": "1.2.0",
   "main": "dist/index.js",
   "files": ["dist"],
-  "scripts": {"build": "node build.js", "prepublishOnly": "npm run build"},
+  "scripts": {"build": "node build.js", "test": "node -e \"process.exit(3)\"", "prepublishOnly": "npm test && npm run build"},
   "repository": "fixture/built"
 }
 `,

@@ -39,12 +39,15 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	if err := writeShims(env.WorkDir, def.Toolchain); err != nil {
 		return "", err
 	}
+	p := def.Strategy.Params
+	if p["tests"] != "run" {
+		buildEnv = append(buildEnv, "npm_config_script_shell="+filepath.Join(env.WorkDir, "bin", scriptShell))
+	}
 	run := func(dir string, reason verdict.Reason, args ...string) error {
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
 		err := env.Session.Run(ctx, e.spec(installer, dir, env, buildEnv, args...))
 		return ecosystem.CommandFailure(err, reason, "npm "+strings.Join(args, " "))
 	}
-	p := def.Strategy.Params
 	switch def.Strategy.Name {
 	case StrategyPack:
 		if v := p["set_version"]; v != "" {
@@ -246,6 +249,9 @@ func writeShims(workDir string, toolchain map[string]string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
+	if err := os.WriteFile(filepath.Join(dir, scriptShell), []byte(scriptShellText), 0o755); err != nil {
+		return err
+	}
 	for tool, def := range map[string]string{"yarn": "1", "pnpm": "8"} {
 		v := toolchain[tool]
 		if v == "" {
@@ -258,6 +264,24 @@ func writeShims(workDir string, toolchain map[string]string) error {
 	}
 	return nil
 }
+
+// scriptShell is the shell npm runs package scripts with (npm_config_script_shell) unless
+// the definition says tests: run. It skips the test scripts: publish scripts often run the
+// tests ("prepublishOnly": "npm test && npm run build"), tests need what a rebuild lacks
+// (git submodules, services, browsers, the network) and they produce no package files.
+// Every skip is logged.
+const scriptShell = "vouch-script-shell"
+
+const scriptShellText = `#!/bin/sh
+# vouch: npm runs package scripts through this shell; test scripts are skipped.
+case "$npm_lifecycle_event" in
+test | pretest | posttest | test:* | test-*)
+	echo "vouch: skipping the test script '$npm_lifecycle_event' (tests make no package files; set the strategy parameter tests: run to run them)" >&2
+	exit 0
+	;;
+esac
+exec /bin/sh "$@"
+`
 
 // setAsideNodeModules moves pkgDir/node_modules into workDir (not when package.json has
 // bundleDependencies, which npm packs from node_modules) and returns the function that puts

@@ -100,6 +100,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if s := publishScripts(srcMan.Scripts); s != "" {
 			params["scripts"] = s
 		}
+		params["tests"] = "skip" // see scriptShell; "run" runs them
 		sort.Strings(generated)
 		if len(generated) > 0 {
 			def.Notes = append(def.Notes, fmt.Sprintf("%d published files are not in the repository (e.g. %s): install and build before packing", len(generated), strings.Join(first(generated, 3), ", ")))
