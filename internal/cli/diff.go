@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/vouch-dev/vouch/internal/archive"
 	"github.com/vouch-dev/vouch/internal/diff"
@@ -49,7 +50,10 @@ func runDiff(ctx context.Context, a *App, args []string) error {
 			return err
 		}
 		if cmp.Identical || cmp.Equivalent {
-			tree = &diff.Node{Path: pos[0]}
+			tree = &diff.Node{Kind: diff.KindArchive}
+			if len(cmp.Applied) > 0 {
+				fmt.Fprintf(a.Stderr, "vouch: equivalent after normalising: %s\n", strings.Join(cmp.Applied, ", "))
+			}
 		} else {
 			tree = diff.Archives(cmp.Upstream, cmp.Rebuild, opts)
 		}

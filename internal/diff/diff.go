@@ -297,6 +297,12 @@ func (d *differ) content(n *Node, a, b []byte, depth int) {
 		}
 	}
 	if isText(a) && isText(b) {
+		if crlf := []byte("\r\n"); bytes.Equal(bytes.ReplaceAll(a, crlf, crlf[1:]), bytes.ReplaceAll(b, crlf, crlf[1:])) {
+			// A unified diff would show every line changed and nothing visible.
+			n.Details = append(n.Details, fmt.Sprintf("only line endings differ: %s has %d CR LF, %s has %d",
+				d.opts.Labels[0], bytes.Count(a, crlf), d.opts.Labels[1], bytes.Count(b, crlf)))
+			return
+		}
 		ops, ok := lineDiff(splitLines(string(a)), splitLines(string(b)), maxEditDistance)
 		if ok {
 			u := unified("a/"+n.Path, "b/"+n.Path, ops, 3)

@@ -216,3 +216,17 @@ func TestNoDifferences(t *testing.T) {
 		t.Errorf("text %q summary %+v", buf.String(), n.Summary(5))
 	}
 }
+
+func TestLineEndingsOnly(t *testing.T) {
+	a := read(t, archivetest.Tar(t, F{Name: "package/LICENSE", Body: "MIT\r\nline two\r\n"}))
+	b := read(t, archivetest.Tar(t, F{Name: "package/LICENSE", Body: "MIT\nline two\n"}))
+	n := diff.Archives(a, b, diff.Options{})
+	if len(n.Children) != 1 {
+		t.Fatalf("children = %+v, want the LICENSE node", n.Children)
+	}
+	c := n.Children[0]
+	want := []string{"only line endings differ: upstream has 2 CR LF, rebuild has 0"}
+	if diff := cmp.Diff(want, c.Details); diff != "" || c.Unified != "" {
+		t.Errorf("details (-want +got):\n%s\nunified %q", diff, c.Unified)
+	}
+}

@@ -153,6 +153,9 @@ func (p *Proxy) Env(addr string) []string {
 		"npm_config_https_proxy=" + proxyURL,
 		"npm_config_noproxy=",
 		"npm_config_cafile=" + p.files.Bundle,
+		"YARN_HTTP_PROXY=" + proxyURL, // Yarn ≥ 2 reads only its own settings
+		"YARN_HTTPS_PROXY=" + proxyURL,
+		"YARN_CA_FILE_PATH=" + p.files.Bundle,
 		"NODE_EXTRA_CA_CERTS=" + p.files.CA,
 		"PIP_CERT=" + p.files.Bundle,
 		"SSL_CERT_FILE=" + p.files.Bundle,

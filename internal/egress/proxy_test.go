@@ -197,6 +197,7 @@ func TestEnvNamesCAFiles(t *testing.T) {
 		"NODE_EXTRA_CA_CERTS": f.CA, "npm_config_cafile": f.Bundle, "PIP_CERT": f.Bundle,
 		"SSL_CERT_FILE": f.Bundle, "REQUESTS_CA_BUNDLE": f.Bundle, "CURL_CA_BUNDLE": f.Bundle,
 		"CARGO_HTTP_CAINFO": f.Bundle, "GIT_SSL_CAINFO": f.Bundle,
+		"YARN_HTTP_PROXY": "http://127.0.0.1:3128", "YARN_HTTPS_PROXY": "http://127.0.0.1:3128", "YARN_CA_FILE_PATH": f.Bundle,
 		"JAVA_TOOL_OPTIONS": env["JAVA_TOOL_OPTIONS"], "MAVEN_OPTS": env["JAVA_TOOL_OPTIONS"],
 	}
 	if diff := cmp.Diff(want, env); diff != "" {

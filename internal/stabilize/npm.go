@@ -6,6 +6,7 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/vouch-dev/vouch/internal/archive"
 )
@@ -35,6 +36,41 @@ func TarPAXRecords() Stabilizer {
 			}
 			sort.Strings(keys)
 			return strings.Join(keys, "\x00")
+		}),
+	}
+}
+
+// TextLineEndings turns CR LF line endings into LF in text files. Packages published from a
+// Windows checkout (core.autocrlf=true), or built by tools that write the platform's line
+// ending (TypeScript's newLine default), differ from a Linux rebuild only in these:
+// JavaScript reads CR LF as one line terminator and normalises it to LF inside template
+// literals (ECMA-262 §12.3, §13.2.8.3), and JSON, Markdown and TypeScript declarations do not
+// care either. Files with a NUL byte or invalid UTF-8 are binary and left alone, as are lone
+// CRs.
+func TextLineEndings() Stabilizer {
+	crlf := []byte("\r\n")
+	isCRLFText := func(e *archive.Entry) bool {
+		return e.Type == archive.TypeFile && bytes.Contains(e.Data, crlf) &&
+			bytes.IndexByte(e.Data, 0) < 0 && utf8.Valid(e.Data)
+	}
+	return Stabilizer{
+		Name:        "text-line-endings",
+		Description: "Ignore CR LF versus LF line endings in text files (a Windows checkout or build).",
+		Apply: func(a *archive.Archive) bool {
+			changed := false
+			for _, e := range a.Entries {
+				if isCRLFText(e) {
+					e.Data = bytes.ReplaceAll(e.Data, crlf, crlf[1:])
+					changed = true
+				}
+			}
+			return changed
+		},
+		Differs: entryDiffers(func(e *archive.Entry) string {
+			if isCRLFText(e) {
+				return "crlf"
+			}
+			return ""
 		}),
 	}
 }

@@ -76,3 +76,47 @@ func TestNPMBinModes(t *testing.T) {
 		t.Errorf("a bin path outside the package matched an entry")
 	}
 }
+
+func TestTextLineEndings(t *testing.T) {
+	mk := func(files ...string) *archive.Archive {
+		a := &archive.Archive{Format: archive.FormatTar}
+		for i := 0; i < len(files); i += 2 {
+			a.Entries = append(a.Entries, &archive.Entry{Name: files[i], Type: archive.TypeFile, Data: []byte(files[i+1])})
+		}
+		return a
+	}
+	s := TextLineEndings()
+	win := mk("package/index.js", "const a = `x\r\ny`;\r\nmodule.exports = a;\r\n", "package/LICENSE", "MIT\r\n")
+	linux := mk("package/index.js", "const a = `x\ny`;\nmodule.exports = a;\n", "package/LICENSE", "MIT\n")
+	if !s.Differs(win, linux) {
+		t.Fatal("Differs = false for CR LF against LF")
+	}
+	if !s.Apply(win) || s.Apply(linux) {
+		t.Fatal("Apply must change the CR LF side only")
+	}
+	for i := range win.Entries {
+		if diff := cmp.Diff(string(linux.Entries[i].Data), string(win.Entries[i].Data)); diff != "" {
+			t.Errorf("%s after Apply (-want +got):\n%s", win.Entries[i].Name, diff)
+		}
+	}
+	if s.Differs(mk("package/a.js", "x\r\n"), mk("package/a.js", "y\r\n")) {
+		t.Error("Differs = true when both sides use CR LF")
+	}
+	// Binary files, lone CRs and other content changes stay differences.
+	for _, tc := range []struct{ name, body string }{
+		{"NUL byte", "a\r\n\x00b\r\n"},
+		{"invalid UTF-8", "a\r\n\xff\xfe\r\n"},
+		{"lone CR", "a\rb"},
+	} {
+		a := mk("package/f.bin", tc.body)
+		if s.Apply(a) || string(a.Entries[0].Data) != tc.body {
+			t.Errorf("%s: changed to %q", tc.name, a.Entries[0].Data)
+		}
+	}
+	a, b := mk("package/a.js", "x = 1;\r\n"), mk("package/a.js", "x = 2;\n")
+	s.Apply(a)
+	s.Apply(b)
+	if string(a.Entries[0].Data) == string(b.Entries[0].Data) {
+		t.Error("a content change hidden behind line endings")
+	}
+}

@@ -50,6 +50,7 @@ func NPM() []Stabilizer {
 		FileModes(),
 		TarPAXRecords(),
 		PackageJSONWhitespace(),
+		TextLineEndings(),
 	}
 }
 

@@ -36,10 +36,19 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		}
 	}
 	buildEnv := e.env(env.WorkDir, def.Env)
-	if err := writeShims(env.WorkDir, def.Toolchain); err != nil {
+	p := def.Strategy.Params
+	installDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
+	yarnRelease := ""
+	if yp := p["yarn_path"]; yp != "" {
+		var ok bool
+		if yp, ok = cleanYarnPath(yp); !ok {
+			return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter yarn_path %q must be a relative path inside the repository", p["yarn_path"])}}
+		}
+		yarnRelease = filepath.Join(installDir, filepath.FromSlash(yp))
+	}
+	if err := writeShims(env.WorkDir, def.Toolchain, yarnRelease); err != nil {
 		return "", err
 	}
-	p := def.Strategy.Params
 	if p["tests"] != "run" {
 		buildEnv = append(buildEnv, "npm_config_script_shell="+filepath.Join(env.WorkDir, "bin", scriptShell))
 	}
@@ -57,8 +66,24 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		}
 		return e.pack(ctx, tool, env, pkgDir, buildEnv, true)
 	case StrategyBuildPack:
-		installDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
 		install := p["install"]
+		if install == "yarn" {
+			// Yarn ≥ 2: its own install (the repository's release, or the pinned one through
+			// npx); --mode=skip-build is its --ignore-scripts.
+			args := []string{"install"}
+			if p["install_scripts"] != "true" {
+				args = append(args, "--mode=skip-build")
+			}
+			fmt.Fprintf(env.Log, "$ yarn %s\n", strings.Join(args, " "))
+			s := e.spec(&Tool{Cmd: []string{filepath.Join(env.WorkDir, "bin", "yarn")}}, installDir, env, buildEnv, args...)
+			if tool.Dir != "" {
+				s.ReadOnly = append(s.ReadOnly, tool.Dir)
+			}
+			if err := ecosystem.CommandFailure(env.Session.Run(ctx, s), verdict.ReasonInstallFailed, "yarn "+strings.Join(args, " ")); err != nil {
+				return "", err
+			}
+			return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)
+		}
 		if install != "ci" && install != "install" {
 			install = "install"
 		}
@@ -94,35 +119,41 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if !hadLock {
 			_ = os.Remove(lock)
 		}
-		for _, s := range strings.Split(p["scripts"], ",") {
-			if s = strings.TrimSpace(s); s == "" {
-				continue
-			}
-			if err := run(pkgDir, verdict.ReasonBuildCommand, "run", s); err != nil {
-				return "", err
-			}
-		}
-		if v := p["set_version"]; v != "" {
-			if err := run(pkgDir, verdict.ReasonBuildCommand, "version", v, "--no-git-tag-version", "--allow-same-version", "--ignore-scripts"); err != nil {
-				return "", err
-			}
-		}
-		// An old npm packs without scripts: the host's npm already ran what publish runs, and
-		// npm < 6 cannot run lifecycle scripts on a current Node.js.
-		if installer != tool {
-			// npm < 6 walks node_modules when it packs and fails on trees a current npm
-			// installed ("cb.apply is not a function"); the build is done, so set it aside
-			// unless the package bundles dependencies from it.
-			restore, err := setAsideNodeModules(pkgDir, env.WorkDir)
-			if err != nil {
-				return "", err
-			}
-			defer restore()
-		}
-		return e.pack(ctx, tool, env, pkgDir, buildEnv, installer != tool)
+		return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
 	}
+}
+
+// runPublish runs, after the install, the scripts npm publish would run and packs.
+func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinition, env *ecosystem.Env, tool, installer *Tool, pkgDir string, buildEnv []string, run func(dir string, reason verdict.Reason, args ...string) error) (string, error) {
+	p := def.Strategy.Params
+	for _, s := range strings.Split(p["scripts"], ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if err := run(pkgDir, verdict.ReasonBuildCommand, "run", s); err != nil {
+			return "", err
+		}
+	}
+	if v := p["set_version"]; v != "" {
+		if err := run(pkgDir, verdict.ReasonBuildCommand, "version", v, "--no-git-tag-version", "--allow-same-version", "--ignore-scripts"); err != nil {
+			return "", err
+		}
+	}
+	// An old npm packs without scripts: the host's npm already ran what publish runs, and
+	// npm < 6 cannot run lifecycle scripts on a current Node.js.
+	if installer != tool {
+		// npm < 6 walks node_modules when it packs and fails on trees a current npm
+		// installed ("cb.apply is not a function"); the build is done, so set it aside
+		// unless the package bundles dependencies from it.
+		restore, err := setAsideNodeModules(pkgDir, env.WorkDir)
+		if err != nil {
+			return "", err
+		}
+		defer restore()
+	}
+	return e.pack(ctx, tool, env, pkgDir, buildEnv, installer != tool)
 }
 
 // pack runs `npm pack` in pkgDir and moves the new tarball into outDir. npm < 7 has no
@@ -213,6 +244,15 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 		"npm_config_userconfig":      filepath.Join(home, ".npmrc"),
 		"npm_config_globalconfig":    filepath.Join(home, ".npmrc-global"),
 	}
+	// Yarn ≥ 2 reads its own settings: the same registry, caches under workDir, no telemetry,
+	// and a lockfile it may adapt (CI=true would make any difference fatal).
+	vars["YARN_NPM_REGISTRY_SERVER"] = e.Registry
+	vars["YARN_CACHE_FOLDER"] = filepath.Join(workDir, "yarn-cache")
+	vars["YARN_GLOBAL_FOLDER"] = filepath.Join(workDir, "yarn-global")
+	vars["YARN_ENABLE_GLOBAL_CACHE"] = "false"
+	vars["YARN_ENABLE_TELEMETRY"] = "0"
+	vars["YARN_ENABLE_IMMUTABLE_INSTALLS"] = "false"
+	vars["YARN_ENABLE_PROGRESS_BARS"] = "false"
 	// npm's network retries default to minutes of back-off per request; fail in seconds instead
 	// so an unreachable dependency ends the build quickly with a readable error.
 	vars["npm_config_fetch_retries"] = "2"
@@ -244,7 +284,7 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 // writeShims puts yarn and pnpm on the build's PATH: many packages' scripts call them (for
 // example "prepublishOnly": "yarn build"). Each shim runs the pinned version through npx, so
 // the tool comes from the registry like any other dependency and shows in the network log.
-func writeShims(workDir string, toolchain map[string]string) error {
+func writeShims(workDir string, toolchain map[string]string, yarnRelease string) error {
 	dir := filepath.Join(workDir, "bin")
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -258,6 +298,13 @@ func writeShims(workDir string, toolchain map[string]string) error {
 			v = def
 		}
 		script := fmt.Sprintf("#!/bin/sh\n# vouch: %s from the registry (toolchain %s@%s)\nexec npx --yes %s@%s \"$@\"\n", tool, tool, v, tool, v)
+		if n, ok := parseRelease(v); ok && tool == "yarn" && n[0] >= 2 {
+			// Yarn ≥ 2 is published as @yarnpkg/cli-dist.
+			script = fmt.Sprintf("#!/bin/sh\n# vouch: yarn from the registry (toolchain yarn@%s)\nexec npx --yes -p @yarnpkg/cli-dist@%s yarn \"$@\"\n", v, v)
+		}
+		if tool == "yarn" && yarnRelease != "" {
+			script = fmt.Sprintf("#!/bin/sh\n# vouch: the repository's own yarn release (.yarnrc.yml yarnPath)\nexec node %s \"$@\"\n", shellQuote(yarnRelease))
+		}
 		if err := os.WriteFile(filepath.Join(dir, tool), []byte(script), 0o755); err != nil {
 			return err
 		}
@@ -342,3 +389,5 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 	}
 	return len(p), nil
 }
+
+func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/vouch-dev/vouch/internal/sandbox"
 	"github.com/vouch-dev/vouch/internal/source"
 	"github.com/vouch-dev/vouch/internal/verdict"
+	"gopkg.in/yaml.v3"
 )
 
 // Strategy names.
@@ -97,6 +99,19 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if _, ok := srcFiles[relTo(installDir, dir, "package-lock.json")]; ok || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "package-lock.json")) || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "npm-shrinkwrap.json")) {
 			params["install"] = "ci"
 		}
+		if params["install"] == "install" {
+			if lock, err := repo.ReadFile(ctx, loc.Ref, path.Join(installDir, "yarn.lock")); err == nil && isBerryLock(lock) {
+				// npm would ignore the lockfile, and Yarn ≥ 2 refuses to run scripts in a tree
+				// it did not install.
+				params["install"] = "yarn"
+				if rc, err := repo.ReadFile(ctx, loc.Ref, path.Join(installDir, ".yarnrc.yml")); err == nil {
+					if yp, ok := yarnPath(rc); ok && hasFile(ctx, repo, loc.Ref, path.Join(installDir, yp)) {
+						params["yarn_path"] = yp
+					}
+				}
+				def.Notes = append(def.Notes, "yarn.lock is Yarn ≥ 2's: dependencies are installed with yarn (the repository's own release when .yarnrc.yml names one)")
+			}
+		}
 		if s := publishScripts(srcMan.Scripts); s != "" {
 			params["scripts"] = s
 		}
@@ -133,8 +148,8 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		// "packageManager": "yarn@1.22.19" (corepack's field) pins the tool the scripts call.
 		if name, version, ok := strings.Cut(meta.PackageManager, "@"); ok && (name == "yarn" || name == "pnpm") {
 			version, _, _ = strings.Cut(version, "+")
-			// npx can fetch yarn 1 ("yarn" on the registry) and any pnpm; yarn ≥ 2 is not published there.
-			if n, valid := parseRelease(version); valid && (name == "pnpm" || n[0] == 1) {
+			// npx fetches yarn 1 ("yarn" on the registry), yarn ≥ 2 (@yarnpkg/cli-dist) and pnpm.
+			if _, valid := parseRelease(version); valid {
 				def.Toolchain[name] = version
 			}
 		}
@@ -344,4 +359,34 @@ func lastLines(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, " | ")
+}
+
+// isBerryLock reports whether a yarn.lock was written by Yarn ≥ 2 (it has a __metadata entry;
+// Yarn 1's lockfiles start with "# yarn lockfile v1").
+func isBerryLock(b []byte) bool {
+	return bytes.HasPrefix(b, []byte("__metadata:")) || bytes.Contains(b, []byte("\n__metadata:"))
+}
+
+// yarnPath reads yarnPath from a .yarnrc.yml: the Yarn release the repository pins and
+// carries. Only a relative path inside the repository is accepted.
+func yarnPath(rc []byte) (string, bool) {
+	var cfg struct {
+		YarnPath string `yaml:"yarnPath"`
+	}
+	if err := yaml.Unmarshal(rc, &cfg); err != nil {
+		return "", false
+	}
+	return cleanYarnPath(cfg.YarnPath)
+}
+
+// cleanYarnPath accepts a relative path inside the repository.
+func cleanYarnPath(p string) (string, bool) {
+	if p == "" {
+		return "", false
+	}
+	p = path.Clean(p)
+	if path.IsAbs(p) || p == ".." || strings.HasPrefix(p, "../") || strings.ContainsAny(p, "\x00\n\"'$`\\") {
+		return "", false
+	}
+	return p, true
 }
