@@ -82,6 +82,26 @@ func TestNPMSourceShapes(t *testing.T) {
 			evidence: "tag:@fixture/mono-a@0.3.0", strategy: "npm-pack", dir: "packages/a",
 		},
 		{
+			name: "lerna monorepo built by the root's build script",
+			purl: "pkg:npm/%40fixture/lerna-a@2.0.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json":            `{"name": "lerna-root", "private": true, "scripts": {"build": "node build-all.js"}}` + "\n",
+					"lerna.json":              `{"packages": ["packages/*"], "version": "independent"}` + "\n",
+					"build-all.js":            "const fs = require('fs');\nfor (const p of fs.readdirSync('packages')) {\n  fs.mkdirSync(`packages/${p}/lib`, {recursive: true});\n  fs.writeFileSync(`packages/${p}/lib/index.js`, '// compiled\\n' + fs.readFileSync(`packages/${p}/src/index.js`, 'utf8'));\n}\n",
+					".gitignore":              "lib/\nnode_modules/\n",
+					"packages/a/package.json": `{"name": "@fixture/lerna-a", "version": "2.0.0", "main": "lib/index.js", "files": ["lib"], "repository": {"type": "git", "url": "https://github.com/fixture/lerna.git", "directory": "packages/a"}}` + "\n",
+					"packages/a/src/index.js": "module.exports = 'a';\n",
+					"packages/b/package.json": `{"name": "@fixture/lerna-b", "version": "1.0.0", "main": "lib/index.js"}` + "\n",
+					"packages/b/src/index.js": "module.exports = 'b';\n",
+				}
+				dir, commit := f.repo("lerna", files, "@fixture/lerna-a@2.0.0")
+				f.npmRun(dir, "run", "build")
+				return f.npmPack(filepath.Join(dir, "packages", "a")), commit, nil
+			},
+			evidence: "tag:@fixture/lerna-a@2.0.0", strategy: "npm-build-pack", dir: "packages/a",
+		},
+		{
 			name: "no tags: commit that set the version",
 			purl: "pkg:npm/untagged-fixture@3.1.4",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {

@@ -128,6 +128,15 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 // runPublish runs, after the install, the scripts npm publish would run and packs.
 func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinition, env *ecosystem.Env, tool, installer *Tool, pkgDir string, buildEnv []string, run func(dir string, reason verdict.Reason, args ...string) error) (string, error) {
 	p := def.Strategy.Params
+	rootDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
+	for _, s := range strings.Split(p["root_scripts"], ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		if err := run(rootDir, verdict.ReasonBuildCommand, "run", s); err != nil {
+			return "", err
+		}
+	}
 	for _, s := range strings.Split(p["scripts"], ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue

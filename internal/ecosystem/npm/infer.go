@@ -89,10 +89,23 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		// (e.g. `npmignore --auto` writing .npmignore): it needs the dependencies installed.
 		def.Strategy.Name = StrategyBuildPack
 		installDir := cleanDir(dir)
+		var rootMan *manifest
 		if installDir != "" {
-			if rootMan, err := readManifestAt(ctx, repo, loc.Ref, "."); err == nil && len(rootMan.Workspaces) > 0 {
-				installDir = ""
+			if m, err := readManifestAt(ctx, repo, loc.Ref, "."); err == nil {
+				rootMan = m
+				if len(m.Workspaces) > 0 {
+					installDir = ""
+				}
 			}
+		}
+		_, hasPrepare := srcMan.Scripts["prepare"]
+		if rootMan != nil && len(generated) > 0 && publishScripts(srcMan.Scripts) == "" && !hasPrepack && !hasPrepare &&
+			rootMan.Scripts["build"] != "" && (len(rootMan.Workspaces) > 0 || hasFile(ctx, repo, loc.Ref, "lerna.json")) {
+			// A monorepo whose packages do not build themselves: the root's build script
+			// compiles them all (lerna-era Babel: "build": "make build" running gulp).
+			installDir = ""
+			params["root_scripts"] = "build"
+			def.Notes = append(def.Notes, "the package has no build script of its own: the monorepo root's build script makes its files")
 		}
 		params["install_dir"] = installDir
 		params["install"] = "install"
