@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -201,5 +202,30 @@ func TestBuildFailureIsAttested(t *testing.T) {
 	}
 	if res.Attestation == "" || res.BuildLog == "" {
 		t.Errorf("failure not attested (%q) or log not kept (%q)", res.Attestation, res.BuildLog)
+	}
+}
+
+// Without a lockfile and without registry times, a mismatch of a build says dependency drift
+// may be the cause and how a maintainer would rule it out.
+func TestMismatchNamesDependencyDrift(t *testing.T) {
+	f := newFixture(t)
+	f.reg.WithoutPublishTimes()
+	files := map[string]string{
+		"package.json": `{"name": "drift-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node build.js"}, "repository": "fixture/drift"}` + "\n",
+		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', 'module.exports = 1;\\n');\n",
+		".gitignore":   "dist/\n",
+	}
+	dir, _ := f.repo("drift", files, "v1.0.0")
+	f.npmRun(dir, "run", "prepublishOnly")
+	if err := os.WriteFile(filepath.Join(dir, "dist", "index.js"), []byte("module.exports = 2;\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/drift-fixture@1.0.0")
+	if code != 1 || res.Verdict != verdict.Mismatch || res.Reason != verdict.ReasonContentMismatch {
+		t.Fatalf("exit %d verdict %s (%s), want 1 mismatch content_mismatch: %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if !strings.Contains(res.Message, "dependency drift") || !strings.Contains(res.Message, "lockfile") {
+		t.Errorf("message %q does not name dependency drift", res.Message)
 	}
 }

@@ -49,6 +49,8 @@ type BuildDefinition struct {
 	// Timeout bounds the build (Go duration, e.g. "15m").
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 	// Notes record how the definition was inferred (evidence, candidates tried). Informational.
+	// A note starting with DriftNote warns that dependencies are not pinned; a mismatch
+	// repeats it.
 	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
 }
 
@@ -284,3 +286,7 @@ func SortedKeys(m map[string]string) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// DriftNote starts a Notes entry saying the build's dependencies are neither locked nor cut
+// off at the publish time, so generated files may come from newer dependency versions.
+const DriftNote = "dependency drift: "

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/vouch-dev/vouch/internal/archive"
@@ -288,6 +289,11 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 			res.Reason = verdict.ReasonFileSetMismatch
 		}
 		res.Message = fmt.Sprintf("%d differences after stabilization", sum.Differences)
+		for _, n := range def.Notes {
+			if strings.HasPrefix(n, definition.DriftNote) {
+				res.Message += "; " + n
+			}
+		}
 		if path, err := p.saveDiff(up, tree); err == nil {
 			res.Diff.Path = path
 		}

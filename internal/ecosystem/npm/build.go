@@ -46,6 +46,16 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		}
 		yarnRelease = filepath.Join(installDir, filepath.FromSlash(yp))
 	}
+	if legacyDevEngines(filepath.Join(installDir, "package.json")) || legacyDevEngines(filepath.Join(pkgDir, "package.json")) {
+		if n, ok := parseRelease(installer.Version); ok && (n[0] > 10 || n[0] == 10 && n[1] >= 9) {
+			// npm ≥ 10.9 refuses to install or run scripts when devEngines is not in its
+			// (2024) format; older packages used the field differently.
+			fmt.Fprintf(env.Log, "vouch: package.json has a devEngines field in a pre-2024 form, which npm %s rejects; npm 9 installs and runs scripts\n", installer.Version)
+			if installer, err = e.Toolchains.NPM(ctx, "9"); err != nil {
+				return "", err
+			}
+		}
+	}
 	if err := writeShims(env.WorkDir, def.Toolchain, yarnRelease); err != nil {
 		return "", err
 	}
@@ -400,3 +410,33 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 }
 
 func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
+
+// legacyDevEngines reports whether the package.json at p has a devEngines field that is not in
+// the form npm ≥ 10.9 validates (objects for packageManager, runtime, cpu, libc, os).
+func legacyDevEngines(p string) bool {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return false
+	}
+	var m struct {
+		DevEngines json.RawMessage `json:"devEngines"`
+	}
+	if json.Unmarshal(b, &m) != nil || len(m.DevEngines) == 0 || string(m.DevEngines) == "null" {
+		return false
+	}
+	var engines map[string]json.RawMessage
+	if json.Unmarshal(m.DevEngines, &engines) != nil {
+		return true
+	}
+	for k, v := range engines {
+		switch k {
+		case "packageManager", "runtime", "cpu", "libc", "os":
+		default:
+			return true
+		}
+		if t := bytes.TrimSpace(v); len(t) == 0 || t[0] != '{' && t[0] != '[' {
+			return true
+		}
+	}
+	return false
+}

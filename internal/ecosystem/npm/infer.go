@@ -129,6 +129,9 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			params["scripts"] = s
 		}
 		params["tests"] = "skip" // see scriptShell; "run" runs them
+		if params["install"] == "install" && up.PublishedAt.IsZero() {
+			def.Notes = append(def.Notes, definition.DriftNote+"the repository has no lockfile and the registry no trustworthy publish times, so dependencies resolve to their newest versions; files generated from them may differ from the publisher's (a committed lockfile fixes this)")
+		}
 		sort.Strings(generated)
 		if len(generated) > 0 {
 			def.Notes = append(def.Notes, fmt.Sprintf("%d published files are not in the repository (e.g. %s): install and build before packing", len(generated), strings.Join(first(generated, 3), ", ")))

@@ -1,6 +1,8 @@
 package npm
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -76,6 +78,28 @@ func TestTargetFromName(t *testing.T) {
 	for _, bad := range []string{"@scope", "../x", ""} {
 		if _, err := targetFromName(bad, "1.0.0"); err == nil {
 			t.Errorf("targetFromName(%q) accepted", bad)
+		}
+	}
+}
+
+func TestLegacyDevEngines(t *testing.T) {
+	for _, tc := range []struct {
+		json string
+		want bool
+	}{
+		{`{"name": "x"}`, false},
+		{`{"devEngines": {"node": ">= 0.10"}}`, true},
+		{`{"devEngines": "node >= 4"}`, true},
+		{`{"devEngines": {"runtime": {"name": "node", "version": ">=20"}, "packageManager": [{"name": "npm"}]}}`, false},
+		{`{"devEngines": {"runtime": ">=20"}}`, true},
+		{`not json`, false},
+	} {
+		p := filepath.Join(t.TempDir(), "package.json")
+		if err := os.WriteFile(p, []byte(tc.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if got := legacyDevEngines(p); got != tc.want {
+			t.Errorf("legacyDevEngines(%s) = %v, want %v", tc.json, got, tc.want)
 		}
 	}
 }

@@ -34,6 +34,15 @@ type NPM struct {
 	pkgs     map[string]*npmPackage
 	failNext int
 	requests []Request
+	noTimes  bool
+}
+
+// WithoutPublishTimes makes packuments look like a mirror's: no time.created or
+// time.modified, so clients cannot trust the per-version times.
+func (n *NPM) WithoutPublishTimes() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.noTimes = true
 }
 
 // Request is one request the fake saw.
@@ -226,7 +235,7 @@ func tarballPath(name, version string) string {
 }
 
 // packument renders the full document of p.
-func (p *npmPackage) packument() map[string]any {
+func (p *npmPackage) packument(noTimes bool) map[string]any {
 	versions := map[string]any{}
 	times := map[string]any{}
 	var created, modified time.Time
@@ -241,8 +250,10 @@ func (p *npmPackage) packument() map[string]any {
 			modified = pv.time
 		}
 	}
-	times["created"] = created.UTC().Format(time.RFC3339Nano)
-	times["modified"] = modified.UTC().Format(time.RFC3339Nano)
+	if !noTimes {
+		times["created"] = created.UTC().Format(time.RFC3339Nano)
+		times["modified"] = modified.UTC().Format(time.RFC3339Nano)
+	}
 	latest := p.order[len(p.order)-1]
 	doc := map[string]any{
 		"_id":       p.name,
@@ -309,7 +320,7 @@ func (n *NPM) route(r *http.Request) (int, []byte, string) {
 	if pkg == nil || len(rest) > 1 {
 		return http.StatusNotFound, notFound, "application/json"
 	}
-	var doc any = pkg.packument()
+	var doc any = pkg.packument(n.noTimes)
 	if len(rest) == 1 {
 		v := rest[0]
 		if v == "latest" {
