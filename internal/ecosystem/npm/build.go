@@ -59,6 +59,15 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	if err := writeShims(env.WorkDir, def.Toolchain, yarnRelease); err != nil {
 		return "", err
 	}
+	if _, set := def.Env["NODE_OPTIONS"]; !set && def.Strategy.Name == StrategyBuildPack {
+		// Node ≥ 17 (OpenSSL 3) refuses md4, which webpack ≤ 4 hashes modules with
+		// (ERR_OSSL_EVP_UNSUPPORTED); builds of that era ran on older Node.js.
+		if v, err := e.Toolchains.HostVersion(ctx, "node"); err == nil {
+			if n, ok := parseRelease(v); ok && n[0] >= 17 {
+				buildEnv = append(buildEnv, "NODE_OPTIONS=--openssl-legacy-provider")
+			}
+		}
+	}
 	if p["tests"] != "run" {
 		buildEnv = append(buildEnv, "npm_config_script_shell="+filepath.Join(env.WorkDir, "bin", scriptShell))
 	}
