@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -302,6 +303,14 @@ func (d *differ) content(n *Node, a, b []byte, depth int) {
 			n.Details = append(n.Details, fmt.Sprintf("only line endings differ: %s has %d CR LF, %s has %d",
 				d.opts.Labels[0], bytes.Count(a, crlf), d.opts.Labels[1], bytes.Count(b, crlf)))
 			return
+		}
+		if strings.HasSuffix(n.Path, ".json") {
+			// Stabilized manifests are compacted to one line: re-indent both sides (key order
+			// kept) so the diff shows the keys that differ.
+			var ia, ib bytes.Buffer
+			if json.Indent(&ia, a, "", "  ") == nil && json.Indent(&ib, b, "", "  ") == nil {
+				a, b = append(ia.Bytes(), '\n'), append(ib.Bytes(), '\n')
+			}
 		}
 		ops, ok := lineDiff(splitLines(string(a)), splitLines(string(b)), maxEditDistance)
 		if ok {

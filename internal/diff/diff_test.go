@@ -230,3 +230,16 @@ func TestLineEndingsOnly(t *testing.T) {
 		t.Errorf("details (-want +got):\n%s\nunified %q", diff, c.Unified)
 	}
 }
+
+func TestJSONReindented(t *testing.T) {
+	a := read(t, archivetest.Tar(t, F{Name: "package/package.json", Body: `{"name":"x","scripts":{"test":"mocha"},"version":"1.0.0"}`}))
+	b := read(t, archivetest.Tar(t, F{Name: "package/package.json", Body: `{"name":"x","scripts":{"test":"gulp test"},"version":"1.0.0"}`}))
+	n := diff.Archives(a, b, diff.Options{})
+	if len(n.Children) != 1 {
+		t.Fatalf("children = %+v", n.Children)
+	}
+	u := n.Children[0].Unified
+	if !strings.Contains(u, "-    \"test\": \"mocha\"\n+    \"test\": \"gulp test\"\n") || strings.Contains(u, "-{") {
+		t.Errorf("unified diff does not show the changed key alone:\n%s", u)
+	}
+}
