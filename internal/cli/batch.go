@@ -83,11 +83,15 @@ func runBatch(ctx context.Context, a *App, args []string) error {
 		return &UsageError{Msg: "no targets in the package set match the filters"}
 	}
 
+	if err := checkCacheMax(a); err != nil {
+		return err
+	}
 	e, err := a.openEnv()
 	if err != nil {
 		return err
 	}
 	defer e.close()
+	defer autoPrune(a, e.home)
 	batchDir := filepath.Join(e.home, "batches")
 	sum := sha256.Sum256(raw)
 	setDigest := hex.EncodeToString(sum[:])

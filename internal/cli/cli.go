@@ -65,6 +65,7 @@ func commands() []command {
 		{"verify", "verify PURL|FILE [--artifact FILE] [--trust KEY.pub ...] [--server URL] [--json]", "check an artifact against signed rebuild evidence", runVerify},
 		{"diff", "diff A B [--stabilize ECOSYSTEM] [--format text|json|html]", "show how two archives differ", runDiff},
 		{"keygen", "keygen", "create the local signing key", runKeygen},
+		{"cache", "cache prune [--max SIZE] [--json]", "evict least recently used cache entries (git mirrors, artifacts, toolchains) down to a size limit", runCache},
 		{"batch", "batch PACKAGESET.json [--jobs N] [--resume] [--report FILE] [--filter EXPR] | --compare OLD.json NEW.json", "rebuild a package set and report what reproduces and why not", runBatch},
 	}
 }

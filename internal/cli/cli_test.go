@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vouch-dev/vouch/internal/archive"
 	"github.com/vouch-dev/vouch/internal/archive/archivetest"
@@ -211,5 +212,45 @@ func TestUnsafeArchives(t *testing.T) {
 	}
 	if code, _, errb := f.vouch("diff", bomb, bomb); code != 2 {
 		t.Errorf("diff of a gzip bomb: exit %d, want 2: %s", code, errb)
+	}
+}
+
+func TestCachePrune(t *testing.T) {
+	f := newFixture(t)
+	old := filepath.Join(f.home, "cache", "artifacts", "npm", "old-1.0.0.tgz")
+	if err := os.MkdirAll(filepath.Dir(old), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(old, make([]byte, 4096), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	long := time.Now().Add(-48 * time.Hour)
+	if err := os.Chtimes(old, long, long); err != nil {
+		t.Fatal(err)
+	}
+	if code, out, errb := f.vouch("cache", "prune", "--max", "lots"); code != ExitUsage {
+		t.Errorf("bad --max: exit %d\n%s%s", code, out, errb)
+	}
+	t.Setenv("VOUCH_CACHE_MAX", "-3")
+	if code, _, errb := f.vouch("rebuild", "pkg:npm/x@1.0.0"); code != ExitUsage || !strings.Contains(errb, "VOUCH_CACHE_MAX") {
+		t.Errorf("bad VOUCH_CACHE_MAX: exit %d: %s", code, errb)
+	}
+	t.Setenv("VOUCH_CACHE_MAX", "")
+	code, out, errb := f.vouch("cache", "prune", "--max", "1K", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errb)
+	}
+	var r struct {
+		Evicted []struct{ Path string } `json:"evicted"`
+		After   int64                   `json:"after_bytes"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if len(r.Evicted) != 1 || r.Evicted[0].Path != old || r.After != 0 {
+		t.Errorf("report %s, want %s evicted", out, old)
+	}
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("%s still there", old)
 	}
 }

@@ -40,11 +40,15 @@ func runRebuild(ctx context.Context, a *App, args []string) error {
 		}
 		def.Location.Evidence = "definition"
 	}
+	if err := checkCacheMax(a); err != nil {
+		return err
+	}
 	e, err := a.openEnv()
 	if err != nil {
 		return err
 	}
 	defer e.close()
+	defer autoPrune(a, e.home)
 	p, err := e.buildPipeline(a, *sb)
 	if err != nil {
 		return err

@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/vouch-dev/vouch/internal/archive"
+	"github.com/vouch-dev/vouch/internal/cache"
 	"github.com/vouch-dev/vouch/internal/registry/npm"
 	"github.com/vouch-dev/vouch/internal/verdict"
 )
@@ -76,6 +77,7 @@ func (tc *Toolchains) NPM(ctx context.Context, spec string) (*Tool, error) {
 	dir := filepath.Join(tc.Dir, version)
 	cli := filepath.Join(dir, "package", "bin", "npm-cli.js")
 	if _, err := os.Stat(cli); err == nil {
+		cache.Touch(dir) // for the cache's least-recently-used eviction
 		return &Tool{Cmd: []string{"node", cli}, Version: version, Dir: dir}, nil
 	}
 	if err := tc.install(ctx, version, dir); err != nil {

@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/vouch-dev/vouch/internal/verdict"
 )
@@ -238,6 +239,8 @@ func (c *Client) fromCache(exp expected, dst, u string) (*Artifact, bool) {
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return nil, false
 	}
+	now := time.Now()
+	_ = os.Chtimes(src.Name(), now, now) // used: the cache evicts least recently used entries
 	return h.artifact(dst, u), true
 }
 
