@@ -77,6 +77,9 @@ func TestMain(m *testing.M) {
 	os.Setenv("GIT_CONFIG_NOSYSTEM", "1")
 	code := m.Run()
 	os.RemoveAll(dir)
+	if upstreamVenv != "" {
+		os.RemoveAll(filepath.Dir(upstreamVenv))
+	}
 	os.Exit(code)
 }
 
