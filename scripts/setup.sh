@@ -18,6 +18,23 @@ else
 	echo "bwrap installed: $(command -v bwrap)"
 fi
 
+# ISA-L inflates gzip about 3x faster than the pure-Go default (internal/archive, build tag
+# isal); scripts/vouch and scripts/test use it when its header is present. Optional: without
+# it everything works, only slower.
+if [ -e /usr/include/isa-l/igzip_lib.h ]; then
+	echo "ISA-L present"
+elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	if apt-get install -y --no-install-recommends libisal-dev >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends libisal-dev >/dev/null 2>&1; }; then
+		echo "ISA-L installed"
+	else
+		echo "setup.sh: could not install libisal-dev; gzip is inflated in pure Go" >&2
+	fi
+else
+	echo "setup.sh: libisal-dev not installed (needs root); gzip is inflated in pure Go" >&2
+fi
+
 # PyPI tests (internal/ecosystem/pypi) build real wheels with pip and build; `go test` must not
 # reach the internet, so the build backends are downloaded here, once per machine, and the
 # tests serve them from a fake index. VOUCH_TEST_WHEELHOUSE overrides the location.
@@ -37,4 +54,21 @@ if command -v python3 >/dev/null 2>&1; then
 	fi
 else
 	echo "setup.sh: python3 not found; the PyPI end-to-end tests will be skipped" >&2
+fi
+
+# npm tests of Yarn ≥ 2 projects (internal/cli) put a real Yarn release into their fixture
+# repositories, as such projects commit theirs (.yarnrc.yml yarnPath). Downloaded here once,
+# integrity-checked by npm; VOUCH_TEST_YARN overrides the location.
+yarn_release="${VOUCH_TEST_YARN:-${XDG_CACHE_HOME:-$HOME/.cache}/vouch-test/yarn/yarn-3.8.6.cjs}"
+if [ -s "$yarn_release" ]; then
+	echo "yarn release present: $yarn_release"
+elif command -v npm >/dev/null 2>&1; then
+	tmp=$(mktemp -d)
+	(cd "$tmp" && npm pack --silent @yarnpkg/cli-dist@3.8.6 >/dev/null && tar -xzf yarnpkg-cli-dist-3.8.6.tgz package/bin/yarn.js)
+	mkdir -p "$(dirname "$yarn_release")"
+	mv "$tmp/package/bin/yarn.js" "$yarn_release"
+	rm -rf "$tmp"
+	echo "yarn release downloaded: $yarn_release"
+else
+	echo "setup.sh: npm not found; the npm tests cannot run" >&2
 fi

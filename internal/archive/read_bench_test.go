@@ -40,6 +40,7 @@ func BenchmarkReadTarGz(b *testing.B) {
 	zw.Write(raw.Bytes())
 	zw.Close()
 	data := gz.Bytes()
+	b.Logf("%.1f MB compressed; inflate backend %q", float64(len(data))/1e6, archive.InflateBackend)
 	b.SetBytes(int64(len(data)))
 	b.ResetTimer()
 	var ru syscall.Rusage
