@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -36,6 +37,27 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		}
 	}
 	buildEnv := e.env(env.WorkDir, def.Env)
+	nodeMajor := 0
+	if v, err := e.Toolchains.HostVersion(ctx, "node"); err == nil {
+		if n, ok := parseRelease(v); ok {
+			nodeMajor = n[0]
+		}
+	}
+	if want, ok := parseRelease(def.Toolchain["node"]); ok && want[0] != nodeMajor && def.Strategy.Name == StrategyBuildPack {
+		// The package's build tools need another Node.js major than the host's: scripts find
+		// it first on PATH, while npm itself keeps running on the host's Node.js.
+		node, err := e.Toolchains.Node(ctx, def.Toolchain["node"])
+		if err != nil {
+			return "", err
+		}
+		if tool, installer, err = e.onHostNode(tool, installer, env.WorkDir); err != nil {
+			return "", err
+		}
+		buildEnv = prependPath(buildEnv, filepath.Dir(node.Cmd[0]), 1)
+		env.ReadOnly = append(env.ReadOnly, node.Dir)
+		nodeMajor = want[0]
+		fmt.Fprintf(env.Log, "vouch: scripts run with Node.js %s; npm runs on the host's\n", node.Version)
+	}
 	p := def.Strategy.Params
 	installDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
 	yarnRelease := ""
@@ -62,10 +84,8 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	if _, set := def.Env["NODE_OPTIONS"]; !set && def.Strategy.Name == StrategyBuildPack {
 		// Node ≥ 17 (OpenSSL 3) refuses md4, which webpack ≤ 4 hashes modules with
 		// (ERR_OSSL_EVP_UNSUPPORTED); builds of that era ran on older Node.js.
-		if v, err := e.Toolchains.HostVersion(ctx, "node"); err == nil {
-			if n, ok := parseRelease(v); ok && n[0] >= 17 {
-				buildEnv = append(buildEnv, "NODE_OPTIONS=--openssl-legacy-provider")
-			}
+		if nodeMajor >= 17 {
+			buildEnv = append(buildEnv, "NODE_OPTIONS=--openssl-legacy-provider")
 		}
 	}
 	if p["tests"] != "run" {
@@ -448,4 +468,66 @@ func legacyDevEngines(p string) bool {
 		}
 	}
 	return false
+}
+
+// onHostNode pins npm (the build's tool and installer) to the host's Node.js by absolute
+// path, and puts npm and npx shims that do the same first on the build's PATH: another
+// Node.js on PATH runs the package's scripts, and npm ≥ 7 does not run on old ones.
+func (e *Ecosystem) onHostNode(tool, installer *Tool, workDir string) (*Tool, *Tool, error) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		return nil, nil, verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "finding the host's node", err)
+	}
+	if node, err = filepath.Abs(node); err != nil {
+		return nil, nil, err
+	}
+	pin := func(t *Tool) (*Tool, error) {
+		c := *t
+		switch c.Cmd[0] {
+		case "npm":
+			cli, err := exec.LookPath("npm")
+			if err == nil {
+				cli, err = filepath.EvalSymlinks(cli)
+			}
+			if err != nil {
+				return nil, verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "finding the host's npm", err)
+			}
+			c.Cmd = []string{node, cli}
+		case "node":
+			c.Cmd = append([]string{node}, c.Cmd[1:]...)
+		}
+		return &c, nil
+	}
+	if tool, err = pin(tool); err != nil {
+		return nil, nil, err
+	}
+	if installer, err = pin(installer); err != nil {
+		return nil, nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(workDir, "bin"), 0o755); err != nil {
+		return nil, nil, err
+	}
+	npmCli := installer.Cmd[len(installer.Cmd)-1]
+	npxCli := filepath.Join(filepath.Dir(npmCli), "npx-cli.js")
+	for name, cli := range map[string]string{"npm": npmCli, "npx": npxCli} {
+		script := fmt.Sprintf("#!/bin/sh\n# vouch: npm on the host's Node.js\nexec %s %s \"$@\"\n", shellQuote(node), shellQuote(cli))
+		if err := os.WriteFile(filepath.Join(workDir, "bin", name), []byte(script), 0o755); err != nil {
+			return nil, nil, err
+		}
+	}
+	return tool, installer, nil
+}
+
+// prependPath inserts dir into env's PATH after its first n entries.
+func prependPath(env []string, dir string, n int) []string {
+	out := append([]string(nil), env...)
+	for i, kv := range out {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			parts := strings.Split(v, string(os.PathListSeparator))
+			n = min(n, len(parts))
+			parts = append(parts[:n], append([]string{dir}, parts[n:]...)...)
+			out[i] = "PATH=" + strings.Join(parts, string(os.PathListSeparator))
+		}
+	}
+	return out
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -148,6 +149,20 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		return nil, err
 	}
 	def.Toolchain["node"] = nodeV
+	if def.Strategy.Name == StrategyBuildPack {
+		legacy := srcMan.legacyNodeMajor()
+		if root, err := readManifestAt(ctx, repo, loc.Ref, "."); err == nil && legacy == 0 {
+			legacy = root.legacyNodeMajor()
+		}
+		if hostMajor, ok := parseRelease(nodeV); ok && legacy > 0 && hostMajor[0] > legacy {
+			if v, err := e.Toolchains.ResolveNode(ctx, strconv.Itoa(legacy)); err == nil {
+				def.Toolchain["node"] = v
+				def.Notes = append(def.Notes, fmt.Sprintf("the build uses gulp 3, which does not run on Node.js ≥ 12: scripts run with Node.js %s (%s from the registry)", v, NodePackage()))
+			} else {
+				def.Notes = append(def.Notes, fmt.Sprintf("the build uses gulp 3, which does not run on Node.js ≥ 12, but no Node.js %d is available: %v", legacy, err))
+			}
+		}
+	}
 	meta, _ := up.Meta.(*npm.Version)
 	if meta != nil && meta.NpmVersion != "" {
 		def.Toolchain["npm"] = meta.NpmVersion

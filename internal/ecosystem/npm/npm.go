@@ -179,6 +179,19 @@ type manifest struct {
 	Scripts    map[string]string `json:"scripts"`
 	Workspaces json.RawMessage   `json:"workspaces"`
 	Private    bool              `json:"private"`
+	DevDeps    map[string]any    `json:"devDependencies"`
+}
+
+// legacyNodeMajor is the newest Node.js major the package's build tools run on, 0 when they
+// run on any: gulp 3 (through graceful-fs 3, "primordials is not defined") stops at Node.js 11.
+func (m *manifest) legacyNodeMajor() int {
+	if r, ok := m.DevDeps["gulp"].(string); ok {
+		r = strings.TrimLeft(strings.TrimSpace(r), "^~=v")
+		if strings.HasPrefix(r, "3.") || r == "3" {
+			return 10
+		}
+	}
+	return 0
 }
 
 func parseManifest(b []byte) (*manifest, error) {

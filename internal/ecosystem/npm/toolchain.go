@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,7 +26,7 @@ type Toolchains struct {
 	Client   *npm.Client
 
 	mu      sync.Mutex
-	npmPack *npm.Packument
+	packuments map[string]*npm.Packument
 	host    map[string]string
 }
 
@@ -87,23 +88,32 @@ func (tc *Toolchains) NPM(ctx context.Context, spec string) (*Tool, error) {
 }
 
 func (tc *Toolchains) resolve(ctx context.Context, spec string) (string, error) {
+	return tc.resolvePackage(ctx, "npm", spec)
+}
+
+// resolvePackage is the newest release of pkg with major version spec (or spec itself when
+// it is an exact version).
+func (tc *Toolchains) resolvePackage(ctx context.Context, pkg, spec string) (string, error) {
 	if strings.Count(spec, ".") == 2 {
 		return spec, nil
 	}
 	major, err := strconv.Atoi(spec)
 	if err != nil {
-		return "", fmt.Errorf("npm version %q: want host, a major or an exact version", spec)
+		return "", fmt.Errorf("%s version %q: want host, a major or an exact version", pkg, spec)
 	}
 	tc.mu.Lock()
-	p := tc.npmPack
+	p := tc.packuments[pkg]
 	tc.mu.Unlock()
 	if p == nil {
-		p, err = tc.Client.Packument(ctx, "npm")
+		p, err = tc.Client.Packument(ctx, pkg)
 		if err != nil {
-			return "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "listing npm versions", err)
+			return "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "listing "+pkg+" versions", err)
 		}
 		tc.mu.Lock()
-		tc.npmPack = p
+		if tc.packuments == nil {
+			tc.packuments = map[string]*npm.Packument{}
+		}
+		tc.packuments[pkg] = p
 		tc.mu.Unlock()
 	}
 	best, bestV := "", [3]int{-1}
@@ -117,7 +127,7 @@ func (tc *Toolchains) resolve(ctx context.Context, spec string) (string, error) 
 		}
 	}
 	if best == "" {
-		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonToolchain, "the registry has no npm %d.x", major)
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonToolchain, "the registry has no %s %d.x", pkg, major)
 	}
 	return best, nil
 }
@@ -140,14 +150,21 @@ func parseRelease(v string) ([3]int, bool) {
 }
 
 func (tc *Toolchains) install(ctx context.Context, version, dir string) error {
-	v, err := tc.Client.Version(ctx, "npm", version)
+	return tc.installPackage(ctx, "npm", version, dir, filepath.Join("package", "bin", "npm-cli.js"))
+}
+
+// installPackage downloads pkg@version from the registry (verified against its integrity),
+// unpacks it into dir and checks that it holds want.
+func (tc *Toolchains) installPackage(ctx context.Context, pkg, version, dir, want string) error {
+	v, err := tc.Client.Version(ctx, pkg, version)
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(tc.Dir, 0o755); err != nil {
+	parent := filepath.Dir(dir)
+	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return err
 	}
-	art, err := tc.Client.Download(ctx, v, filepath.Join(tc.Dir, ".download"))
+	art, err := tc.Client.Download(ctx, v, filepath.Join(parent, ".download"))
 	if err != nil {
 		return err
 	}
@@ -155,7 +172,7 @@ func (tc *Toolchains) install(ctx context.Context, version, dir string) error {
 	if err != nil {
 		return err
 	}
-	tmp, err := os.MkdirTemp(tc.Dir, ".install-")
+	tmp, err := os.MkdirTemp(parent, ".install-")
 	if err != nil {
 		return err
 	}
@@ -163,8 +180,8 @@ func (tc *Toolchains) install(ctx context.Context, version, dir string) error {
 	if err := archive.ExtractTo(a, tmp); err != nil {
 		return err
 	}
-	if _, err := os.Stat(filepath.Join(tmp, "package", "bin", "npm-cli.js")); err != nil {
-		return fmt.Errorf("npm@%s tarball has no bin/npm-cli.js", version)
+	if _, err := os.Stat(filepath.Join(tmp, want)); err != nil {
+		return fmt.Errorf("%s@%s tarball has no %s", pkg, version, want)
 	}
 	// Another process may have finished first; either copy is the same verified tarball.
 	if err := os.Rename(tmp, dir); err != nil {
@@ -174,4 +191,40 @@ func (tc *Toolchains) install(ctx context.Context, version, dir string) error {
 		return err
 	}
 	return nil
+}
+
+// NodePackage is the npm package carrying this platform's Node.js binaries (the Node.js
+// project's release archives, republished on the registry as node-<os>-<arch>).
+func NodePackage() string {
+	arch := map[string]string{"amd64": "x64", "arm64": "arm64"}[runtime.GOARCH]
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	return "node-" + runtime.GOOS + "-" + arch
+}
+
+// ResolveNode is the exact Node.js version spec names ("10" → the newest 10.x).
+func (tc *Toolchains) ResolveNode(ctx context.Context, spec string) (string, error) {
+	return tc.resolvePackage(ctx, NodePackage(), spec)
+}
+
+// Node returns Node.js version (exact) from the registry, installed under the toolchains
+// directory; Tool.Cmd is its node binary.
+func (tc *Toolchains) Node(ctx context.Context, version string) (*Tool, error) {
+	if _, ok := parseRelease(version); !ok {
+		return nil, verdict.Errorf(verdict.BuildFailed, verdict.ReasonToolchain, "Node.js version %q is not an exact version", version)
+	}
+	dir := filepath.Join(filepath.Dir(tc.Dir), "node", version)
+	bin := filepath.Join(dir, "package", "bin", "node")
+	if _, err := os.Stat(bin); err != nil {
+		if err := tc.installPackage(ctx, NodePackage(), version, dir, filepath.Join("package", "bin", "node")); err != nil {
+			return nil, verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "installing Node.js "+version, err)
+		}
+	} else {
+		cache.Touch(dir)
+	}
+	if err := os.Chmod(bin, 0o755); err != nil {
+		return nil, verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "installing Node.js "+version, err)
+	}
+	return &Tool{Cmd: []string{bin}, Version: version, Dir: dir}, nil
 }
