@@ -43,21 +43,6 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			nodeMajor = n[0]
 		}
 	}
-	if want, ok := parseRelease(def.Toolchain["node"]); ok && want[0] != nodeMajor && def.Strategy.Name == StrategyBuildPack {
-		// The package's build tools need another Node.js major than the host's: scripts find
-		// it first on PATH, while npm itself keeps running on the host's Node.js.
-		node, err := e.Toolchains.Node(ctx, def.Toolchain["node"])
-		if err != nil {
-			return "", err
-		}
-		if tool, installer, err = e.onHostNode(tool, installer, env.WorkDir); err != nil {
-			return "", err
-		}
-		buildEnv = prependPath(buildEnv, filepath.Dir(node.Cmd[0]), 1)
-		env.ReadOnly = append(env.ReadOnly, node.Dir)
-		nodeMajor = want[0]
-		fmt.Fprintf(env.Log, "vouch: scripts run with Node.js %s; npm runs on the host's\n", node.Version)
-	}
 	p := def.Strategy.Params
 	installDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
 	yarnRelease := ""
@@ -77,6 +62,21 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 				return "", err
 			}
 		}
+	}
+	if want, ok := parseRelease(def.Toolchain["node"]); ok && want[0] != nodeMajor && def.Strategy.Name == StrategyBuildPack {
+		// The package's build tools need another Node.js major than the host's: scripts find
+		// it first on PATH, while npm itself keeps running on the host's Node.js.
+		node, err := e.Toolchains.Node(ctx, def.Toolchain["node"])
+		if err != nil {
+			return "", err
+		}
+		if tool, installer, err = e.onHostNode(tool, installer, env.WorkDir); err != nil {
+			return "", err
+		}
+		buildEnv = prependPath(buildEnv, filepath.Dir(node.Cmd[0]), 1)
+		env.ReadOnly = append(env.ReadOnly, node.Dir)
+		nodeMajor = want[0]
+		fmt.Fprintf(env.Log, "vouch: scripts run with Node.js %s; npm runs on the host's\n", node.Version)
 	}
 	if err := writeShims(env.WorkDir, def.Toolchain, yarnRelease); err != nil {
 		return "", err

@@ -25,9 +25,9 @@ type Toolchains struct {
 	Registry string
 	Client   *npm.Client
 
-	mu      sync.Mutex
+	mu         sync.Mutex
 	packuments map[string]*npm.Packument
-	host    map[string]string
+	host       map[string]string
 }
 
 // Tool is a runnable npm.
