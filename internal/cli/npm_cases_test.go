@@ -105,6 +105,23 @@ func TestNPMSourceShapes(t *testing.T) {
 			evidence: "tag:@fixture/lerna-a@2.0.0", strategy: "npm-build-pack", dir: "packages/a",
 		},
 		{
+			name: "workspace package whose files the root's prepare script generates",
+			purl: "pkg:npm/%40fixture/ws-gen@1.0.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json":              `{"name": "ws-root", "private": true, "workspaces": ["packages/*"], "scripts": {"prepare": "node gen.js"}}` + "\n",
+					"gen.js":                    "require('fs').writeFileSync('packages/gen/entries.js', 'module.exports = [1, 2, 3];\\n');\n",
+					".gitignore":                "packages/gen/entries.js\nnode_modules/\n",
+					"packages/gen/package.json": `{"name": "@fixture/ws-gen", "version": "1.0.0", "main": "index.js", "repository": {"type": "git", "url": "https://github.com/fixture/wsgen.git", "directory": "packages/gen"}}` + "\n",
+					"packages/gen/index.js":     "module.exports = require('./entries');\n",
+				}
+				dir, commit := f.repo("wsgen", files, "@fixture/ws-gen@1.0.0")
+				f.npmRun(dir, "run", "prepare")
+				return f.npmPack(filepath.Join(dir, "packages", "gen")), commit, nil
+			},
+			evidence: "tag:@fixture/ws-gen@1.0.0", strategy: "npm-build-pack", dir: "packages/gen",
+		},
+		{
 			name: "no tags: commit that set the version",
 			purl: "pkg:npm/untagged-fixture@3.1.4",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {

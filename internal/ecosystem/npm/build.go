@@ -173,7 +173,12 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 			continue
 		}
 		if err := run(rootDir, verdict.ReasonBuildCommand, "run", s); err != nil {
-			return "", err
+			if s != "prepare" || ctx.Err() != nil {
+				return "", err
+			}
+			// The root's prepare often only sets up developer tooling (git hooks); whether
+			// the package needed it, the comparison tells.
+			fmt.Fprintf(env.Log, "vouch: the workspace root's prepare script failed (%v); continuing\n", err)
 		}
 	}
 	for _, s := range strings.Split(p["scripts"], ",") {

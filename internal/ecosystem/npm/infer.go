@@ -108,6 +108,11 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			params["root_scripts"] = "build"
 			def.Notes = append(def.Notes, "the package has no build script of its own: the monorepo root's build script makes its files")
 		}
+		if installDir == "" && cleanDir(dir) != "" && rootMan != nil && rootMan.Scripts["prepare"] != "" {
+			// npm install runs the workspace root's prepare script (generated sources, as in
+			// core-js); the install here ignores scripts, so it is run after it.
+			params["root_scripts"] = strings.Trim("prepare,"+params["root_scripts"], ",")
+		}
 		params["install_dir"] = installDir
 		params["install"] = "install"
 		if _, ok := srcFiles[relTo(installDir, dir, "package-lock.json")]; ok || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "package-lock.json")) || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "npm-shrinkwrap.json")) {
