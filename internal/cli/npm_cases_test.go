@@ -122,6 +122,25 @@ func TestNPMSourceShapes(t *testing.T) {
 			evidence: "tag:@fixture/ws-gen@1.0.0", strategy: "npm-build-pack", dir: "packages/gen",
 		},
 		{
+			// As in-publish does: only under `npm publish` does the script stamp the README.
+			name: "prepublish guarded by in-publish",
+			purl: "pkg:npm/inpublish-fixture@4.0.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{"name": "inpublish-fixture", "version": "4.0.0", "scripts": {"prepublish": "node guard.js && node stamp.js || echo not publishing"}, "repository": "fixture/inpublish"}` + "\n",
+					"guard.js":     "const argv = JSON.parse(process.env.npm_config_argv || '{\"cooked\":[]}');\nprocess.exit(argv.cooked[0] === 'publish' ? 0 : 1);\n",
+					"stamp.js":     "const fs = require('fs');\nfs.copyFileSync('README.md', 'README.md.bak');\nfs.writeFileSync('README.md', fs.readFileSync('README.md', 'utf8').replace('master', 'v4.0.0'));\n",
+					"README.md":    "badge: master\n",
+				}
+				dir, commit := f.repo("inpublish", files, "v4.0.0")
+				f.t.Setenv("npm_config_argv", `{"remain":[],"cooked":["publish"],"original":["publish"]}`)
+				f.npmRun(dir, "run", "prepublish")
+				f.t.Setenv("npm_config_argv", "")
+				return f.npmPack(dir), commit, nil
+			},
+			evidence: "tag:v4.0.0", strategy: "npm-build-pack",
+		},
+		{
 			name: "no tags: commit that set the version",
 			purl: "pkg:npm/untagged-fixture@3.1.4",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {

@@ -181,11 +181,18 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 			fmt.Fprintf(env.Log, "vouch: the workspace root's prepare script failed (%v); continuing\n", err)
 		}
 	}
+	// The publish scripts run as under `npm publish`: npm ≤ 6 told them through
+	// npm_config_argv, which the in-publish / not-in-publish helpers of that era read
+	// ("prepublish": "in-publish && npm run update-readme || not-in-publish").
+	publishEnv := append(append([]string(nil), buildEnv...), `npm_config_argv={"remain":[],"cooked":["publish"],"original":["publish"]}`)
 	for _, s := range strings.Split(p["scripts"], ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
 		}
-		if err := run(pkgDir, verdict.ReasonBuildCommand, "run", s); err != nil {
+		args := []string{"run", s}
+		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
+		err := env.Session.Run(ctx, e.spec(installer, pkgDir, env, publishEnv, args...))
+		if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "npm "+strings.Join(args, " ")); err != nil {
 			return "", err
 		}
 	}
