@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -294,6 +295,10 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 				res.Message += "; " + n
 			}
 		}
+		if local := workingTreeFiles(sum.OnlyUpstream); len(local) > 0 {
+			res.Message += fmt.Sprintf("; %d published files look like the publisher's working tree, not the repository (%s): publish from a clean checkout, or list the package's files in \"files\"",
+				len(local), strings.Join(local[:min(3, len(local))], ", "))
+		}
 		if path, err := p.saveDiff(up, tree); err == nil {
 			res.Diff.Path = path
 		}
@@ -416,4 +421,22 @@ func (c *capWriter) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return c.buf.Write(p)
+}
+
+// workingTreeFiles picks the paths that editors, IDEs and tools leave in a developer's
+// checkout but that no repository tracks: published, they show the package was packed from a
+// working tree rather than from its source.
+func workingTreeFiles(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		base := path.Base(p)
+		switch {
+		case strings.Contains("/"+p+"/", "/.idea/"), strings.Contains("/"+p+"/", "/.vscode/"),
+			strings.HasSuffix(base, ".iml"), strings.HasSuffix(base, ".swp"), strings.HasSuffix(base, "~"),
+			strings.HasSuffix(base, ".orig"), strings.HasSuffix(base, ".rej"),
+			base == ".DS_Store", base == "Thumbs.db", base == "npm-debug.log", strings.HasPrefix(base, "npm-debug.log."):
+			out = append(out, p)
+		}
+	}
+	return out
 }
