@@ -122,21 +122,25 @@ func TestNPMSourceShapes(t *testing.T) {
 			evidence: "tag:@fixture/ws-gen@1.0.0", strategy: "npm-build-pack", dir: "packages/gen",
 		},
 		{
-			// As in-publish does: only under `npm publish` does the script stamp the README.
+			// As with in-publish: only under `npm publish` does the script stamp the README
+			// (and leave README.md.bak, which npm packs).
 			name: "prepublish guarded by in-publish",
 			purl: "pkg:npm/inpublish-fixture@4.0.0",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
 				files := map[string]string{
 					"package.json": `{"name": "inpublish-fixture", "version": "4.0.0", "scripts": {"prepublish": "node guard.js && node stamp.js || echo not publishing"}, "repository": "fixture/inpublish"}` + "\n",
-					"guard.js":     "const argv = JSON.parse(process.env.npm_config_argv || '{\"cooked\":[]}');\nprocess.exit(argv.cooked[0] === 'publish' ? 0 : 1);\n",
-					"stamp.js":     "const fs = require('fs');\nfs.copyFileSync('README.md', 'README.md.bak');\nfs.writeFileSync('README.md', fs.readFileSync('README.md', 'utf8').replace('master', 'v4.0.0'));\n",
-					"README.md":    "badge: master\n",
+					// in-publish 2.0.1's test: npm_command (npm ≥ 7), else npm_config_argv (npm ≤ 6).
+					"guard.js":  "let cmd = process.env.npm_command;\nif (!cmd) { try { cmd = JSON.parse(process.env.npm_config_argv).cooked[0]; } catch (e) {} }\nprocess.exit(cmd === 'publish' ? 0 : 1);\n",
+					"stamp.js":  "const fs = require('fs');\nfs.copyFileSync('README.md', 'README.md.bak');\nfs.writeFileSync('README.md', fs.readFileSync('README.md', 'utf8').replace('master', 'v4.0.0'));\n",
+					"README.md": "badge: master\n",
 				}
 				dir, commit := f.repo("inpublish", files, "v4.0.0")
-				f.t.Setenv("npm_config_argv", `{"remain":[],"cooked":["publish"],"original":["publish"]}`)
-				f.npmRun(dir, "run", "prepublish")
-				f.t.Setenv("npm_config_argv", "")
-				return f.npmPack(dir), commit, nil
+				f.npmRun(dir, "exec", "--", "node", "stamp.js") // what the publisher's npm publish ran
+				tgz := f.npmPack(dir)
+				if a, err := archive.Read(tgz, archive.DefaultLimits); err != nil || a.Lookup("package/README.md.bak") == nil {
+					t.Fatalf("fixture: the upstream tarball lacks README.md.bak (%v)", err)
+				}
+				return tgz, commit, nil
 			},
 			evidence: "tag:v4.0.0", strategy: "npm-build-pack",
 		},

@@ -88,8 +88,9 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			buildEnv = append(buildEnv, "NODE_OPTIONS=--openssl-legacy-provider")
 		}
 	}
+	buildEnv = append(buildEnv, "npm_config_script_shell="+filepath.Join(env.WorkDir, "bin", scriptShell))
 	if p["tests"] != "run" {
-		buildEnv = append(buildEnv, "npm_config_script_shell="+filepath.Join(env.WorkDir, "bin", scriptShell))
+		buildEnv = append(buildEnv, "VOUCH_SKIP_TESTS=1")
 	}
 	run := func(dir string, reason verdict.Reason, args ...string) error {
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
@@ -181,10 +182,9 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 			fmt.Fprintf(env.Log, "vouch: the workspace root's prepare script failed (%v); continuing\n", err)
 		}
 	}
-	// The publish scripts run as under `npm publish`: npm ≤ 6 told them through
-	// npm_config_argv, which the in-publish / not-in-publish helpers of that era read
-	// ("prepublish": "in-publish && npm run update-readme || not-in-publish").
-	publishEnv := append(append([]string(nil), buildEnv...), `npm_config_argv={"remain":[],"cooked":["publish"],"original":["publish"]}`)
+	// The publish scripts, and the lifecycle scripts npm pack runs, see what they would
+	// under `npm publish` (see scriptShell).
+	publishEnv := append(append([]string(nil), buildEnv...), "VOUCH_NPM_PUBLISH=1")
 	for _, s := range strings.Split(p["scripts"], ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -213,7 +213,7 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		}
 		defer restore()
 	}
-	return e.pack(ctx, tool, env, pkgDir, buildEnv, installer != tool)
+	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool)
 }
 
 // pack runs `npm pack` in pkgDir and moves the new tarball into outDir. npm < 7 has no
@@ -372,21 +372,39 @@ func writeShims(workDir string, toolchain map[string]string, yarnRelease string)
 	return nil
 }
 
-// scriptShell is the shell npm runs package scripts with (npm_config_script_shell) unless
-// the definition says tests: run. It skips the test scripts: publish scripts often run the
-// tests ("prepublishOnly": "npm test && npm run build"), tests need what a rebuild lacks
-// (git submodules, services, browsers, the network) and they produce no package files.
-// Every skip is logged.
+// scriptShell is the shell npm runs package scripts with (npm_config_script_shell).
+//
+// With VOUCH_SKIP_TESTS=1 (unless the definition says tests: run) it skips test scripts:
+// publish scripts often run the tests ("prepublishOnly": "npm test && npm run build"), tests
+// need what a rebuild lacks (git submodules, services, browsers, the network) and they make
+// no package files. Every skip is logged.
+//
+// With VOUCH_NPM_PUBLISH=1 the publish-time lifecycle scripts see what they would under
+// `npm publish`: npm_command=publish (npm ≥ 7) and npm_config_argv (npm ≤ 6), which the
+// in-publish / not-in-publish helpers read ("prepublish": "in-publish && npm run
+// update-readme || not-in-publish"). Scripts they run through npm run see npm's own values,
+// as under a real publish.
 const scriptShell = "vouch-script-shell"
 
 const scriptShellText = `#!/bin/sh
-# vouch: npm runs package scripts through this shell; test scripts are skipped.
-case "$npm_lifecycle_event" in
-test | pretest | posttest | test:* | test-*)
-	echo "vouch: skipping the test script '$npm_lifecycle_event' (tests make no package files; set the strategy parameter tests: run to run them)" >&2
-	exit 0
-	;;
-esac
+# vouch: npm runs package scripts through this shell (see the vouch npm ecosystem).
+if [ "$VOUCH_SKIP_TESTS" = 1 ]; then
+	case "$npm_lifecycle_event" in
+	test | pretest | posttest | test:* | test-*)
+		echo "vouch: skipping the test script '$npm_lifecycle_event' (tests make no package files; set the strategy parameter tests: run to run them)" >&2
+		exit 0
+		;;
+	esac
+fi
+if [ "$VOUCH_NPM_PUBLISH" = 1 ]; then
+	case "$npm_lifecycle_event" in
+	prepublish | prepublishOnly | prepack | prepare | postpack)
+		npm_command=publish
+		npm_config_argv='{"remain":[],"cooked":["publish"],"original":["publish"]}'
+		export npm_command npm_config_argv
+		;;
+	esac
+fi
 exec /bin/sh "$@"
 `
 
