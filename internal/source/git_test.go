@@ -324,6 +324,27 @@ func TestLocate(t *testing.T) {
 		}
 	})
 
+	t.Run("exact release tag with the version not bumped", func(t *testing.T) {
+		f := newFixture(t)
+		f.commit("9.0.0-beta.1", map[string]string{"package.json": pkgJSON("widget", "9.0.0-beta.1")})
+		rel := f.commit("fix", map[string]string{"index.js": "fixed\n"})
+		f.git("tag", "v9.0.21")
+		f.git("tag", "widget-v9.0.22") // not an exact tag for 9.0.22: no stale version there
+		f.commit("newer", map[string]string{"package.json": pkgJSON("widget", "10.0.0")})
+		f.git("tag", "v9.0.20") // a stale manifest must be older than the version
+		r := sync1(t, f)
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "9.0.21"})
+		want := definition.Location{Repo: f.URL, Ref: rel, Evidence: "tag:v9.0.21(version not bumped in the repository)"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+		for _, v := range []string{"9.0.22", "9.0.20"} {
+			if loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: v}); err == nil && strings.HasPrefix(loc.Evidence, "tag:") {
+				t.Errorf("Locate(%s) = %+v, want no tag accepted", v, loc)
+			}
+		}
+	})
+
 	t.Run("manifest history", func(t *testing.T) {
 		f := newFixture(t)
 		f.commit("0.9", map[string]string{"package.json": pkgJSON("widget", "0.9.0"), "index.js": "0\n"})
@@ -430,8 +451,8 @@ func TestLocate(t *testing.T) {
 
 	t.Run("not found", func(t *testing.T) {
 		f := newFixture(t)
-		f.commit("one", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})
-		f.git("tag", "v3.0.0")
+		f.commit("one", map[string]string{"package.json": pkgJSON("widget", "4.0.0")})
+		f.git("tag", "v3.0.0") // names an older version than the manifest: not a release of 3.0.0
 		r := sync1(t, f)
 		_, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "2.0.0"})
 		ve, ok := verdict.As(err)

@@ -10,6 +10,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/vouch-dev/vouch/internal/definition"
@@ -78,12 +79,15 @@ type locator struct {
 	mismatch string
 	noDir    bool
 	found    *tagHit
+	// staleTag: the commit being validated carries an exact release tag (see fromTags).
+	staleTag bool
 }
 
 // candidate is a validated commit.
 type candidate struct {
 	dir         string
 	placeholder bool // name matched; the manifest's version is a placeholder
+	stale       bool // name matched; an exact release tag, the manifest's version not bumped
 }
 
 // Locate finds the commit and package directory of q.Name@q.Version in repo, trying in order:
@@ -104,7 +108,10 @@ func Locate(ctx context.Context, repo *Repo, q Query) (definition.Location, erro
 		l.q.DirHint = d
 	}
 	loc := func(commit string, c candidate, evidence string) definition.Location {
-		if c.placeholder {
+		switch {
+		case c.stale:
+			evidence += "(version not bumped in the repository)"
+		case c.placeholder:
 			evidence += "(version placeholder)"
 		}
 		return definition.Location{Repo: l.q.Repo, Ref: commit, Dir: c.dir, Evidence: evidence}
@@ -157,7 +164,14 @@ func (l *locator) fromTags(ctx context.Context) error {
 		return nil
 	}
 	for _, tag := range matched {
-		if c, ok := l.validate(ctx, tags[tag], false, "tag "+tag); ok {
+		// A tag naming exactly this version is the maintainer's word that the commit is the
+		// release; semantic-release and similar tools publish without committing the bumped
+		// version, so an older version in a single-package repository's manifest is accepted
+		// there (the build sets the published one).
+		l.staleTag = tag == l.q.Version || tag == "v"+l.q.Version || tag == l.q.Name+"@"+l.q.Version
+		c, ok := l.validate(ctx, tags[tag], false, "tag "+tag)
+		l.staleTag = false
+		if ok {
 			l.found = &tagHit{tag: tag, commit: tags[tag], c: c}
 			return nil
 		}
@@ -271,6 +285,8 @@ func (l *locator) validate(ctx context.Context, commit string, allowPlaceholder 
 	case err != nil:
 		l.tried = append(l.tried, fmt.Sprintf("%s (%s unreadable: %v)", what, where, err))
 		return candidate{}, false
+	case name == l.q.Name && version != l.q.Version && l.staleTag && (dir == "" || dir == ".") && olderVersion(version, l.q.Version):
+		return candidate{dir: "", placeholder: true, stale: true}, true
 	case name != l.q.Name || (version != l.q.Version && !(allowPlaceholder && IsPlaceholderVersion(version))):
 		l.tried = append(l.tried, fmt.Sprintf("%s (%s names %s@%s)", what, where, name, version))
 		l.mismatch = fmt.Sprintf("%s: %s names %s@%s", what, where, name, version)
@@ -408,4 +424,38 @@ func (l *locator) failure() error {
 	default:
 		return verdict.Errorf(verdict.NoSource, verdict.ReasonNoGitRef, "%s", what)
 	}
+}
+
+// olderVersion reports whether semantic version a is lower than b (major.minor.patch; a
+// prerelease of the same core counts as lower). Unparsable versions are never older.
+func olderVersion(a, b string) bool {
+	pa, preA, okA := coreVersion(a)
+	pb, _, okB := coreVersion(b)
+	if !okA || !okB {
+		return false
+	}
+	for i := range pa {
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return preA
+}
+
+func coreVersion(v string) ([3]int, bool, bool) {
+	var n [3]int
+	core, pre, _ := strings.Cut(strings.TrimPrefix(v, "v"), "-")
+	core, _, _ = strings.Cut(core, "+")
+	parts := strings.Split(core, ".")
+	if len(parts) != 3 {
+		return n, false, false
+	}
+	for i, p := range parts {
+		x, err := strconv.Atoi(p)
+		if err != nil || x < 0 {
+			return n, false, false
+		}
+		n[i] = x
+	}
+	return n, pre != "", true
 }
