@@ -59,6 +59,10 @@ func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	owner := strings.NewReplacer("/", "-", " ", "-").Replace(t.Name())
 	dir := filepath.Join(fixtureRoot, owner, "repo")
+	// A fresh repository on every run (go test -count=N reuses fixtureRoot).
+	if err := os.RemoveAll(dir); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -56,6 +56,7 @@ func TestSyncRemembersFailure(t *testing.T) {
 		t.Fatal("fetched a repository that does not exist")
 	}
 	fx := &fixture{t: t, dir: filepath.Join(fixtureRoot, "nobody", "missing-for-now")}
+	t.Cleanup(func() { os.RemoveAll(fx.dir) })
 	if err := os.MkdirAll(fx.dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
