@@ -23,7 +23,7 @@ func runCache(ctx context.Context, a *App, args []string) error {
 	if len(pos) != 1 || pos[0] != "prune" {
 		return &UsageError{Msg: "usage: vouch cache prune [--max SIZE] [--json]"}
 	}
-	max, err := cacheMax(a, *maxFlag)
+	max, _, err := cacheLimit(a, *maxFlag)
 	if err != nil {
 		return err
 	}
@@ -51,41 +51,37 @@ func runCache(ctx context.Context, a *App, args []string) error {
 	return nil
 }
 
-// cacheMax is the limit from the flag, else VOUCH_CACHE_MAX, else cache.DefaultMax.
-func cacheMax(a *App, flagValue string) (int64, error) {
+// cacheLimit is the limit from the flag, else VOUCH_CACHE_MAX, else cache.DefaultMax; auto
+// reports whether rebuilds and batches prune by themselves (VOUCH_CACHE_MAX=off turns that
+// off, and leaves `vouch cache prune` the default limit).
+func cacheLimit(a *App, flagValue string) (max int64, auto bool, err error) {
 	v, from := flagValue, "--max"
 	if v == "" {
 		v, from = a.Getenv("VOUCH_CACHE_MAX"), "VOUCH_CACHE_MAX"
 	}
-	if v == "" {
-		return cache.DefaultMax, nil
+	auto = a.Getenv("VOUCH_CACHE_MAX") != "off"
+	if v == "" || v == "off" && from == "VOUCH_CACHE_MAX" {
+		return cache.DefaultMax, auto, nil
 	}
 	n, err := cache.ParseSize(v)
 	if err != nil {
-		return 0, &UsageError{Msg: from + ": " + err.Error()}
+		return 0, auto, &UsageError{Msg: from + ": " + err.Error()}
 	}
-	return n, nil
+	return n, auto, nil
 }
 
 // checkCacheMax rejects an invalid VOUCH_CACHE_MAX before any work is done.
 func checkCacheMax(a *App) error {
-	if a.Getenv("VOUCH_CACHE_MAX") == "off" {
-		return nil
-	}
-	_, err := cacheMax(a, "")
+	_, _, err := cacheLimit(a, "")
 	return err
 }
 
-// autoPrune keeps the cache within its limit after rebuilds; VOUCH_CACHE_MAX=off disables it.
-// Failures are reported, never fatal: the cache is only a cache.
+// autoPrune keeps the cache within its limit after rebuilds. Failures are reported, never
+// fatal: the cache is only a cache.
 func autoPrune(a *App, home string) {
-	if a.Getenv("VOUCH_CACHE_MAX") == "off" {
-		return
-	}
-	max, err := cacheMax(a, "")
-	if err != nil {
-		fmt.Fprintf(a.Stderr, "vouch: cache not pruned: %v\n", err)
-		return
+	max, auto, err := cacheLimit(a, "")
+	if err != nil || !auto {
+		return // an invalid limit was refused before the run
 	}
 	r, err := cache.Prune(filepath.Join(home, "cache"), max, cache.DefaultMinAge, time.Now())
 	if err != nil {

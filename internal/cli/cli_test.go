@@ -235,6 +235,11 @@ func TestCachePrune(t *testing.T) {
 	if code, _, errb := f.vouch("rebuild", "pkg:npm/x@1.0.0"); code != ExitUsage || !strings.Contains(errb, "VOUCH_CACHE_MAX") {
 		t.Errorf("bad VOUCH_CACHE_MAX: exit %d: %s", code, errb)
 	}
+	// off stops automatic pruning; an explicit prune still works.
+	t.Setenv("VOUCH_CACHE_MAX", "off")
+	if code, out, errb := f.vouch("cache", "prune"); code != 0 || !strings.Contains(out, "evicted 0 entries") {
+		t.Errorf("prune with VOUCH_CACHE_MAX=off: exit %d\n%s%s", code, out, errb)
+	}
 	t.Setenv("VOUCH_CACHE_MAX", "")
 	code, out, errb := f.vouch("cache", "prune", "--max", "1K", "--json")
 	if code != 0 {

@@ -53,15 +53,7 @@ func newFixture(t *testing.T) *fixture {
 func (f *fixture) repo(name string, files map[string]string, tag string) (dir, commit string) {
 	f.t.Helper()
 	dir = filepath.Join(f.root, "repos", name)
-	for p, body := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			f.t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
-			f.t.Fatal(err)
-		}
-	}
+	writeFiles(f.t, dir, files)
 	f.git(dir, "init", "-q")
 	f.git(dir, "add", "-A")
 	f.git(dir, "commit", "-q", "-m", "release")
@@ -71,6 +63,20 @@ func (f *fixture) repo(name string, files map[string]string, tag string) (dir, c
 	commit = strings.TrimSpace(f.git(dir, "rev-parse", "HEAD"))
 	f.git(f.root, "config", "--global", "--add", "url."+dir+".insteadOf", "https://github.com/fixture/"+name)
 	return dir, commit
+}
+
+// writeFiles writes files (slash-separated paths relative to dir), creating directories.
+func writeFiles(t *testing.T, dir string, files map[string]string) {
+	t.Helper()
+	for p, body := range files {
+		full := filepath.Join(dir, filepath.FromSlash(p))
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
 
 func (f *fixture) git(dir string, args ...string) string {

@@ -58,16 +58,3 @@ func TestLegacyNodeForGulp3(t *testing.T) {
 		t.Errorf("build log does not say which Node.js ran the scripts:\n%s", log)
 	}
 }
-
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for p, body := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(body), 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-}

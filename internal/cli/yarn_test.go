@@ -51,15 +51,7 @@ func TestYarnBerryProject(t *testing.T) {
 		"src/README.md": "the build writes dist/index.js\n",
 	}
 	dir := filepath.Join(f.root, "repos", "berry")
-	for p, body := range files {
-		full := filepath.Join(dir, filepath.FromSlash(p))
-		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(full, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	writeFiles(t, dir, files)
 	// The maintainer's yarn writes the lockfile, which is committed with the release.
 	bin := t.TempDir()
 	shim := "#!/bin/sh\nexec node " + filepath.Join(dir, yp) + " \"$@\"\n"

@@ -46,6 +46,9 @@ type Repo struct {
 	// Dir is the bare repository. Checkouts borrow its objects (objects/info/alternates), so a
 	// sandbox that wants a working .git must make Dir readable at the same path.
 	Dir string
+
+	partialOnce sync.Once
+	isPartial   bool
 }
 
 // MaxFileSize bounds ReadFile.
@@ -437,10 +440,14 @@ func (r *Repo) Checkout(ctx context.Context, commit, dst string) error {
 	return nil
 }
 
-// partial reports whether the mirror is a partial clone (blobs fetched on demand).
+// partial reports whether the mirror is a partial clone (blobs fetched on demand). It is
+// read once: a mirror does not change kind.
 func (r *Repo) partial(ctx context.Context) bool {
-	out, err := r.git(ctx, "config", "--get", "remote.origin.promisor")
-	return err == nil && strings.TrimSpace(string(out)) == "true"
+	r.partialOnce.Do(func() {
+		out, err := r.git(ctx, "config", "--get", "remote.origin.promisor")
+		r.isPartial = err == nil && strings.TrimSpace(string(out)) == "true"
+	})
+	return r.isPartial
 }
 
 // missingBlobs lists the objects of commit's tree that a partial mirror does not hold yet.

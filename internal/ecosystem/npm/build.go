@@ -53,7 +53,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		}
 		yarnRelease = filepath.Join(installDir, filepath.FromSlash(yp))
 	}
-	if legacyDevEngines(filepath.Join(installDir, "package.json")) || legacyDevEngines(filepath.Join(pkgDir, "package.json")) {
+	if legacyDevEngines(filepath.Join(installDir, "package.json")) || installDir != pkgDir && legacyDevEngines(filepath.Join(pkgDir, "package.json")) {
 		if n, ok := parseRelease(installer.Version); ok && (n[0] > 10 || n[0] == 10 && n[1] >= 9) {
 			// npm ≥ 10.9 refuses to install or run scripts when devEngines is not in its
 			// (2024) format; older packages used the field differently.
@@ -115,11 +115,8 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 				args = append(args, "--mode=skip-build")
 			}
 			fmt.Fprintf(env.Log, "$ yarn %s\n", strings.Join(args, " "))
-			s := e.spec(&Tool{Cmd: []string{filepath.Join(env.WorkDir, "bin", "yarn")}}, installDir, env, buildEnv, args...)
-			if tool.Dir != "" {
-				s.ReadOnly = append(s.ReadOnly, tool.Dir)
-			}
-			if err := ecosystem.CommandFailure(env.Session.Run(ctx, s), verdict.ReasonInstallFailed, "yarn "+strings.Join(args, " ")); err != nil {
+			yarn := &Tool{Cmd: []string{filepath.Join(env.WorkDir, "bin", "yarn")}, Dir: tool.Dir}
+			if err := ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(yarn, installDir, env, buildEnv, args...)), verdict.ReasonInstallFailed, "yarn "+strings.Join(args, " ")); err != nil {
 				return "", err
 			}
 			return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)

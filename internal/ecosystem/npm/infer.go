@@ -85,12 +85,12 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Notes = append(def.Notes, fmt.Sprintf("package.json at the commit says version %q; the build sets %s as the publishing tool did", srcMan.Version, up.Target.Version))
 	}
 	_, hasPrepack := srcMan.Scripts["prepack"]
+	var rootMan *manifest // the repository root's manifest, when the package is not at the root
 	if len(generated) > 0 || hasPrepack {
 		// A prepack script shapes the tarball even when every file is in the repository
 		// (e.g. `npmignore --auto` writing .npmignore): it needs the dependencies installed.
 		def.Strategy.Name = StrategyBuildPack
 		installDir := cleanDir(dir)
-		var rootMan *manifest
 		if installDir != "" {
 			if m, err := readManifestAt(ctx, repo, loc.Ref, "."); err == nil {
 				rootMan = m
@@ -156,8 +156,8 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	def.Toolchain["node"] = nodeV
 	if def.Strategy.Name == StrategyBuildPack {
 		legacy := srcMan.legacyNodeMajor()
-		if root, err := readManifestAt(ctx, repo, loc.Ref, "."); err == nil && legacy == 0 {
-			legacy = root.legacyNodeMajor()
+		if legacy == 0 && rootMan != nil {
+			legacy = rootMan.legacyNodeMajor()
 		}
 		if hostMajor, ok := parseRelease(nodeV); ok && legacy > 0 && hostMajor[0] > legacy {
 			if v, err := e.Toolchains.ResolveNode(ctx, strconv.Itoa(legacy)); err == nil {

@@ -19,8 +19,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
+	"github.com/vouch-dev/vouch/internal/cache"
 	"github.com/vouch-dev/vouch/internal/verdict"
 )
 
@@ -239,8 +239,7 @@ func (c *Client) fromCache(exp expected, dst, u string) (*Artifact, bool) {
 	if err := os.Rename(tmp.Name(), dst); err != nil {
 		return nil, false
 	}
-	now := time.Now()
-	_ = os.Chtimes(src.Name(), now, now) // used: the cache evicts least recently used entries
+	cache.Touch(src.Name()) // the cache evicts least recently used entries
 	return h.artifact(dst, u), true
 }
 
