@@ -156,7 +156,7 @@ func FuzzCanonicalize(f *testing.F) {
 func TestTagCandidates(t *testing.T) {
 	got := TagCandidates("@acme/widget", "1.2.3")
 	want := []string{
-		"v1.2.3", "1.2.3", "@acme/widget@1.2.3", "widget@1.2.3",
+		"1.2.3-npm", "v1.2.3-npm", "v1.2.3", "1.2.3", "@acme/widget@1.2.3", "widget@1.2.3",
 		"@acme/widget-v1.2.3", "@acme/widget-1.2.3", "@acme/widget_v1.2.3", "@acme/widget@v1.2.3", "@acme/widget/v1.2.3",
 		"widget-v1.2.3", "widget-1.2.3", "widget_v1.2.3", "widget@v1.2.3", "widget/v1.2.3",
 		"release-1.2.3", "release/1.2.3", "version-1.2.3",

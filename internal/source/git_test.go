@@ -402,6 +402,41 @@ func TestLocate(t *testing.T) {
 		}
 	})
 
+	t.Run("generated distributions on tags and branches", func(t *testing.T) {
+		// lodash's layout: the source on main (tag 4.17.21), the generated npm package on
+		// the tag 4.17.21-npm, per-method packages in directories of the npm-packages branch.
+		f := newFixture(t)
+		f.commit("source", map[string]string{"package.json": pkgJSON("lodash", "4.17.21"), "lodash.js": "src\n"})
+		f.git("tag", "4.17.21")
+		f.git("checkout", "--quiet", "--orphan", "npm")
+		f.git("rm", "-rf", "--quiet", ".")
+		dist := f.commit("generated", map[string]string{"package.json": pkgJSON("lodash", "4.17.21"), "get.js": "gen\n"})
+		f.git("tag", "4.17.21-npm")
+		f.git("checkout", "--quiet", "--orphan", "npm-packages")
+		f.git("rm", "-rf", "--quiet", ".")
+		f.commit("get 4.4.1", map[string]string{"lodash.get/package.json": pkgJSON("lodash.get", "4.4.1"), "lodash.set/package.json": pkgJSON("lodash.set", "4.3.2")})
+		get442 := f.commit("get 4.4.2", map[string]string{"lodash.get/package.json": pkgJSON("lodash.get", "4.4.2")})
+		f.commit("set 4.3.3", map[string]string{"lodash.set/package.json": pkgJSON("lodash.set", "4.3.3")})
+		f.git("checkout", "--quiet", "main")
+		r := sync1(t, f)
+
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "lodash", Version: "4.17.21"})
+		want := definition.Location{Repo: f.URL, Ref: dist, Evidence: "tag:4.17.21-npm"}
+		if err != nil || loc != want {
+			t.Errorf("Locate(lodash) = %+v, %v; want %+v", loc, err, want)
+		}
+		loc, err = Locate(ctx, r, Query{Repo: f.URL, Name: "lodash.get", Version: "4.4.2"})
+		want = definition.Location{Repo: f.URL, Ref: get442, Dir: "lodash.get", Evidence: "manifest_history"}
+		if err != nil || loc != want {
+			t.Errorf("Locate(lodash.get) = %+v, %v; want %+v", loc, err, want)
+		}
+		// A package no branch has a directory for is still not found.
+		_, err = Locate(ctx, r, Query{Repo: f.URL, Name: "lodash.map", Version: "4.6.0"})
+		if ve, ok := verdict.As(err); !ok || ve.Reason != verdict.ReasonNoPackageDir || !strings.Contains(ve.Msg, "another branch") {
+			t.Errorf("lodash.map: %v, want no_package_dir naming the branch search", err)
+		}
+	})
+
 	t.Run("gitHead", func(t *testing.T) {
 		f := newFixture(t)
 		c1 := f.commit("one", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})

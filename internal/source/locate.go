@@ -160,7 +160,13 @@ func (l *locator) fromTags(ctx context.Context) error {
 	}
 	matched := MatchTags(tags, l.q.Name, l.q.Version)
 	if len(matched) == 0 {
-		l.tried = append(l.tried, fmt.Sprintf("tags %s (none present)", strings.Join(TagCandidates(l.q.Name, l.q.Version)[:3], ", ")+", ..."))
+		var shown []string // the common forms, not the rarer "-npm" distribution tags
+		for _, c := range TagCandidates(l.q.Name, l.q.Version) {
+			if len(shown) < 3 && !strings.HasSuffix(c, "-npm") {
+				shown = append(shown, c)
+			}
+		}
+		l.tried = append(l.tried, fmt.Sprintf("tags %s (none present)", strings.Join(shown, ", ")+", ..."))
 		return nil
 	}
 	for _, tag := range matched {
@@ -197,11 +203,64 @@ func (l *locator) packageDir(ctx context.Context) (string, bool) {
 	}
 	dir, found := l.findDir(ctx, head)
 	if !found {
+		if dir, found = l.findDirOnBranches(ctx, head); found {
+			return dir, true
+		}
 		l.noDir = true
-		l.tried = append(l.tried, fmt.Sprintf("no %s naming %s on the default branch", l.manifest, l.q.Name))
+		l.tried = append(l.tried, fmt.Sprintf("no %s naming %s on the default branch or in a directory named after it on another branch", l.manifest, l.q.Name))
 		return "", false
 	}
 	return dir, true
+}
+
+// maxBranchesSearched bounds the branches findDirOnBranches looks at.
+const maxBranchesSearched = 100
+
+// findDirOnBranches looks at the tips of the other branches for a directory named after the
+// package whose manifest names it: generated per-package distributions live on branches of
+// their own (lodash's npm-packages branch holds lodash.get/, lodash.set/, ...). Only manifests
+// in such directories are read, so a repository with many branches stays cheap.
+func (l *locator) findDirOnBranches(ctx context.Context, head string) (string, bool) {
+	branches, err := l.repo.Branches(ctx)
+	if err != nil {
+		return "", false
+	}
+	base := l.q.Name
+	if i := strings.LastIndex(base, "/"); i >= 0 {
+		base = base[i+1:]
+	}
+	seen := map[string]bool{head: true}
+	for i, b := range branches {
+		if i >= maxBranchesSearched || ctx.Err() != nil {
+			break
+		}
+		if seen[b.Commit] {
+			continue
+		}
+		seen[b.Commit] = true
+		files, err := l.repo.ListFiles(ctx, b.Commit, "")
+		if err != nil {
+			continue
+		}
+		var paths []string
+		for p := range files {
+			if path.Base(p) == l.manifest && path.Base(path.Dir(p)) == base && !strings.Contains("/"+p, "/node_modules/") {
+				paths = append(paths, p)
+			}
+		}
+		sort.Strings(paths)
+		for _, p := range paths {
+			data, err := l.repo.ReadFile(ctx, b.Commit, p)
+			if err != nil {
+				continue
+			}
+			if name, _, err := l.read(data); err == nil && name == l.q.Name {
+				l.tried = append(l.tried, fmt.Sprintf("package directory %s found on branch %s", path.Dir(p), b.Name))
+				return path.Dir(p), true
+			}
+		}
+	}
+	return "", false
 }
 
 // findDir looks through every manifest at commit (outside node_modules) for one naming the

@@ -251,6 +251,24 @@ func (r *Repo) Tags(ctx context.Context) (map[string]string, error) {
 	return tags, nil
 }
 
+// Branch is a branch of a mirror and the commit at its tip.
+type Branch struct{ Name, Commit string }
+
+// Branches lists the mirror's branches, most recently committed first.
+func (r *Repo) Branches(ctx context.Context) ([]Branch, error) {
+	out, err := r.git(ctx, "for-each-ref", "--sort=-committerdate", "--format=%(refname:strip=2)%00%(objectname)", "refs/heads/")
+	if err != nil {
+		return nil, fmt.Errorf("listing branches of %s: %w", r.URL, err)
+	}
+	var bs []Branch
+	for _, line := range strings.Split(string(out), "\n") {
+		if name, commit, ok := strings.Cut(line, "\x00"); ok && hexRE.MatchString(commit) {
+			bs = append(bs, Branch{Name: name, Commit: commit})
+		}
+	}
+	return bs, nil
+}
+
 // ResolveCommit returns the full commit hash rev names.
 func (r *Repo) ResolveCommit(ctx context.Context, rev string) (string, error) {
 	if err := validRev(rev); err != nil {

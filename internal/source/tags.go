@@ -17,6 +17,11 @@ func TagCandidates(name, version string) []string {
 			out = append(out, s)
 		}
 	}
+	// A "-npm" tag marks a repository's generated npm distribution of the release (lodash
+	// commits what lodash-cli builds under 4.17.21-npm): that is what was published, so it
+	// comes before the source tag.
+	add(version + "-npm")
+	add("v" + version + "-npm")
 	add("v" + version)
 	add(version)
 	names := []string{name}
