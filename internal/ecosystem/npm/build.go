@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -198,6 +199,15 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 			return "", err
 		}
 	}
+	if name := p["publish_with"]; name != "" {
+		dir, err := e.runPublishTool(ctx, name, env, installer, pkgDir, rootDir, publishEnv)
+		if err != nil {
+			return "", err
+		}
+		// The tool's directory is what `npm publish` would have packed; its scripts were
+		// cleaned of everything but install-time ones.
+		return e.pack(ctx, tool, env, dir, publishEnv, true)
+	}
 	// An old npm packs without scripts: the host's npm already ran what publish runs, and
 	// npm < 6 cannot run lifecycle scripts on a current Node.js.
 	if installer != tool {
@@ -211,6 +221,62 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		defer restore()
 	}
 	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool)
+}
+
+// PublishTools are the publishing CLIs vouch recognises: they copy the package into a
+// temporary directory, clean package.json of development fields (and, for dual-publish,
+// add CommonJS copies of ES modules) and run `npm publish` there.
+var PublishTools = []string{"dual-publish", "clean-publish"}
+
+var binName = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
+
+// runPublishTool runs the package's own publishing tool (the definition's publish_with, a
+// command from node_modules/.bin) with npm, pnpm and yarn shims first on PATH that, asked to
+// publish, copy the directory they were asked to publish instead. It returns that copy.
+func (e *Ecosystem) runPublishTool(ctx context.Context, name string, env *ecosystem.Env, installer *Tool, pkgDir, rootDir string, buildEnv []string) (string, error) {
+	if !binName.MatchString(name) {
+		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter publish_with %q must name a command in node_modules/.bin", name)}}
+	}
+	var bin string
+	for _, d := range []string{pkgDir, rootDir} {
+		if fi, err := os.Stat(filepath.Join(d, "node_modules", ".bin", name)); err == nil && !fi.IsDir() {
+			bin = filepath.Join(d, "node_modules", ".bin", name)
+			break
+		}
+	}
+	if bin == "" {
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonBuildCommand, "the package publishes with %s, but the install did not provide node_modules/.bin/%s", name, name)
+	}
+	shims := filepath.Join(env.WorkDir, "publish-bin")
+	copyDir := filepath.Join(env.WorkDir, "publish-copy")
+	if err := os.MkdirAll(shims, 0o755); err != nil {
+		return "", err
+	}
+	for _, pm := range []string{"npm", "pnpm", "yarn"} {
+		script := fmt.Sprintf(`#!/bin/sh
+# vouch: %[1]s publish copies the directory to be published for vouch to pack; anything else runs %[1]s.
+if [ "$1" = publish ]; then
+	rm -rf %[2]s && mkdir -p %[2]s && cp -a . %[2]s/ || exit 1
+	echo "vouch: %[1]s publish in $(pwd): packing that directory" >&2
+	exit 0
+fi
+PATH=${PATH#%[3]s:}
+exec %[1]s "$@"
+`, pm, shellQuote(copyDir), shims)
+		if err := os.WriteFile(filepath.Join(shims, pm), []byte(script), 0o755); err != nil {
+			return "", err
+		}
+	}
+	_ = os.RemoveAll(copyDir)
+	fmt.Fprintf(env.Log, "$ %s\n", name)
+	err := env.Session.Run(ctx, e.spec(&Tool{Cmd: []string{bin}, Dir: installer.Dir}, pkgDir, env, prependPath(buildEnv, shims, 0)))
+	if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, name); err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(filepath.Join(copyDir, "package.json")); err != nil || !fi.Mode().IsRegular() {
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "%s finished without publishing a package directory", name)
+	}
+	return copyDir, nil
 }
 
 // pack runs `npm pack` in pkgDir and moves the new tarball into outDir. npm < 7 has no

@@ -51,7 +51,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	if err != nil {
 		return nil, err
 	}
-	upFiles, err := upstreamFileList(up.Path)
+	upFiles, upMan, err := upstreamFileList(up.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -85,8 +85,9 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Notes = append(def.Notes, fmt.Sprintf("package.json at the commit says version %q; the build sets %s as the publishing tool did", srcMan.Version, up.Target.Version))
 	}
 	_, hasPrepack := srcMan.Scripts["prepack"]
+	pubTool := publishTool(srcMan, upMan)
 	var rootMan *manifest // the repository root's manifest, when the package is not at the root
-	if len(generated) > 0 || hasPrepack {
+	if len(generated) > 0 || hasPrepack || pubTool != "" {
 		// A prepack script shapes the tarball even when every file is in the repository
 		// (e.g. `npmignore --auto` writing .npmignore): it needs the dependencies installed.
 		def.Strategy.Name = StrategyBuildPack
@@ -138,10 +139,15 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if params["install"] == "install" && up.PublishedAt.IsZero() {
 			def.Notes = append(def.Notes, definition.DriftNote+"the repository has no lockfile and the registry no trustworthy publish times, so dependencies resolve to their newest versions; files generated from them may differ from the publisher's (a committed lockfile fixes this)")
 		}
+		if pubTool != "" {
+			params["publish_with"] = pubTool
+			def.Notes = append(def.Notes, fmt.Sprintf("published with %s (a devDependency; the published package.json has no devDependencies): it runs after the build, and the directory it publishes is packed", pubTool))
+		}
 		sort.Strings(generated)
-		if len(generated) > 0 {
+		switch {
+		case len(generated) > 0:
 			def.Notes = append(def.Notes, fmt.Sprintf("%d published files are not in the repository (e.g. %s): install and build before packing", len(generated), strings.Join(first(generated, 3), ", ")))
-		} else {
+		case hasPrepack:
 			def.Notes = append(def.Notes, "package.json has a prepack script: install dependencies so npm pack can run it")
 		}
 	}
@@ -300,7 +306,7 @@ func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp st
 }
 
 func upstreamFileSet(tgz string) (map[string]bool, error) {
-	list, err := upstreamFileList(tgz)
+	list, _, err := upstreamFileList(tgz)
 	if err != nil {
 		return nil, err
 	}
@@ -311,15 +317,16 @@ func upstreamFileSet(tgz string) (map[string]bool, error) {
 	return set, nil
 }
 
-// upstreamFileList lists a tarball's regular files relative to its top directory.
-func upstreamFileList(tgz string) ([]string, error) {
+// upstreamFileList lists a tarball's regular files relative to its top directory, and
+// returns its package.json.
+func upstreamFileList(tgz string) ([]string, *manifest, error) {
 	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
 	if err != nil {
-		return nil, verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading "+filepath.Base(tgz), err)
+		return nil, nil, verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading "+filepath.Base(tgz), err)
 	}
-	_, prefix, err := tarballManifest(a)
+	m, prefix, err := tarballManifest(a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var out []string
 	for _, en := range a.Entries {
@@ -328,7 +335,29 @@ func upstreamFileList(tgz string) ([]string, error) {
 		}
 	}
 	sort.Strings(out)
-	return out, nil
+	return out, m, nil
+}
+
+// publishTool is the publishing CLI (PublishTools) the package was published with: one the
+// repository's package.json uses, when the published package.json lacks the development
+// fields that tool removes.
+func publishTool(src, up *manifest) string {
+	if up == nil || up.DevDeps != nil || len(src.DevDeps) == 0 {
+		return ""
+	}
+	for _, t := range PublishTools {
+		if _, ok := src.DevDeps[t]; ok {
+			return t
+		}
+	}
+	for _, t := range PublishTools {
+		for _, s := range src.Scripts {
+			if strings.Contains(s, t) {
+				return t
+			}
+		}
+	}
+	return ""
 }
 
 func readManifestAt(ctx context.Context, repo *source.Repo, commit, dir string) (*manifest, error) {
