@@ -217,8 +217,18 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 		if err != nil {
 			return "", err
 		}
-		if err := repo.Checkout(ctx, def.Location.Ref, src); err != nil {
+		leftOut, err := repo.Checkout(ctx, def.Location.Ref, src)
+		if err != nil {
 			return "", verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+def.Location.Ref, err)
+		}
+		if len(leftOut) > 0 {
+			f := fmt.Sprintf("%d files of the repository at %s could not be fetched from %s and are missing from the build's checkout (%s)",
+				len(leftOut), short(def.Location.Ref), def.Location.Repo, strings.Join(leftOut[:min(3, len(leftOut))], ", "))
+			if len(leftOut) > 3 {
+				f += ", ..."
+			}
+			r.res.Findings = append(r.res.Findings, f)
+			p.progress("%s", f)
 		}
 		readOnly = []string{repo.Dir}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -280,7 +281,7 @@ func TestCheckoutCRLF(t *testing.T) {
 	defer f.git("config", "--global", "--unset", "core.autocrlf")
 
 	dst := filepath.Join(t.TempDir(), "src")
-	if err := r.Checkout(ctx, c, dst); err != nil {
+	if _, err := r.Checkout(ctx, c, dst); err != nil {
 		t.Fatal(err)
 	}
 	for p, want := range map[string]string{
@@ -307,7 +308,7 @@ func TestCheckoutCRLF(t *testing.T) {
 	if ents, _ := os.ReadDir(filepath.Join(dst, ".git", "hooks")); len(ents) != 0 {
 		t.Errorf("hooks were installed: %v", ents)
 	}
-	if err := r.Checkout(ctx, strings.Repeat("1", 40), filepath.Join(t.TempDir(), "x")); err == nil {
+	if _, err := r.Checkout(ctx, strings.Repeat("1", 40), filepath.Join(t.TempDir(), "x")); err == nil {
 		t.Error("checkout of a missing commit succeeded")
 	}
 }
@@ -547,7 +548,7 @@ func TestPartialMirror(t *testing.T) {
 	}
 
 	dst := filepath.Join(t.TempDir(), "src")
-	if err := r.Checkout(ctx, old, dst); err != nil {
+	if _, err := r.Checkout(ctx, old, dst); err != nil {
 		t.Fatal(err)
 	}
 	got, err := os.ReadFile(filepath.Join(dst, "big.txt"))
@@ -573,7 +574,7 @@ func TestPartialMirror(t *testing.T) {
 	if _, err := r.ReadFile(ctx, pr, "package.json"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("ReadFile(pull request commit) = %v, want not exist", err)
 	}
-	if err := r.Checkout(ctx, pr, filepath.Join(t.TempDir(), "pr")); err == nil {
+	if _, err := r.Checkout(ctx, pr, filepath.Join(t.TempDir(), "pr")); err == nil {
 		t.Error("Checkout(pull request commit) succeeded")
 	}
 	if out, err := exec.Command("git", "--git-dir="+r.Dir, "-c", "protocol.allow=never", "cat-file", "-e", pr).CombinedOutput(); err == nil {
@@ -596,4 +597,47 @@ func blobHash(t *testing.T, content string) string {
 		t.Fatal(err)
 	}
 	return strings.TrimSpace(string(out))
+}
+
+// A remote that does not serve some blobs (the mirror left its largest files out): the
+// checkout writes every other file and names the ones it could not get.
+func TestCheckoutWithoutUnservedBlobs(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t)
+	huge := strings.Repeat("h", 1<<16)
+	c := f.commit("one", map[string]string{
+		"package.json":                pkgJSON("holes", "1.0.0"),
+		"index.js":                    "module.exports = 1;\n",
+		"bench/samples/huge.yaml":     huge,
+		"bench/samples/huge-copy.txt": huge, // same blob, second path
+	})
+	r := sync1(t, f)
+	// The server loses the big blob.
+	oid := blobHash(t, huge)
+	if err := os.Remove(filepath.Join(f.dir, ".git", "objects", oid[:2], oid[2:])); err != nil {
+		t.Fatal(err)
+	}
+	dst := filepath.Join(t.TempDir(), "src")
+	leftOut, err := r.Checkout(ctx, c, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"bench/samples/huge-copy.txt", "bench/samples/huge.yaml"}; !slices.Equal(leftOut, want) {
+		t.Errorf("left out %v, want %v", leftOut, want)
+	}
+	if b, err := os.ReadFile(filepath.Join(dst, "index.js")); err != nil || string(b) != "module.exports = 1;\n" {
+		t.Errorf("index.js = %q, %v", b, err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "bench", "samples", "huge.yaml")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("huge.yaml in the checkout: %v", err)
+	}
+	if out, err := exec.Command("git", "-C", dst, "rev-parse", "HEAD").Output(); err != nil || strings.TrimSpace(string(out)) != c {
+		t.Errorf("HEAD of the checkout = %s, %v; want %s", out, err, c)
+	}
+	// A complete commit still checks out in full, with nothing left out.
+	c2 := f.commit("two", map[string]string{"bench/samples/huge.yaml": "small\n", "bench/samples/huge-copy.txt": "small\n"})
+	r = sync1(t, f)
+	if leftOut, err := r.Checkout(ctx, c2, filepath.Join(t.TempDir(), "src2")); err != nil || len(leftOut) != 0 {
+		t.Errorf("Checkout(complete commit) = %v, %v", leftOut, err)
+	}
 }

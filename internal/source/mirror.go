@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -431,31 +432,128 @@ func (r *Repo) CommitTime(ctx context.Context, commit string) (time.Time, error)
 // Checkout writes a working tree of exactly commit into dst (which must not exist or be
 // empty), as `git checkout` would with core.autocrlf=false: .gitattributes is honoured, no
 // submodules, no hooks. dst/.git is a detached clone that borrows the mirror's objects.
-func (r *Repo) Checkout(ctx context.Context, commit, dst string) error {
+//
+// A remote that does not serve some of the commit's files (a mirror that left its largest
+// files out; GitHub answers "not our ref") does not stop the checkout: those files are left
+// out of the working tree and their paths returned, for the caller to report.
+func (r *Repo) Checkout(ctx context.Context, commit, dst string) (leftOut []string, err error) {
 	full, err := r.ResolveCommit(ctx, commit)
 	if err != nil {
-		return verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+r.URL, err)
+		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+r.URL, err)
+	}
+	fail := func(err error) ([]string, error) {
+		return nil, fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
 	}
 	// The checkout borrows the mirror's objects but is no partial clone itself: every
 	// blob of the commit must be in the mirror first.
-	if missing, err := r.missingBlobs(ctx, full); err != nil {
-		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
-	} else if err := r.Prefetch(ctx, missing); err != nil {
-		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+	missing, err := r.missingBlobs(ctx, full)
+	if err != nil {
+		return fail(err)
+	}
+	var unavailable []string
+	if err := r.Prefetch(ctx, missing); err != nil {
+		if !notServed(err) {
+			return fail(err)
+		}
+		budget := maxUnavailableFetches
+		if unavailable, err = r.unservedBlobs(ctx, missing, &budget); err != nil {
+			return fail(err)
+		}
 	}
 	if _, err := git(ctx, "", "clone", "--quiet", "--shared", "--no-checkout", "--template=",
 		"-c", "core.autocrlf=false", "-c", "core.eol=lf", "-c", "core.hooksPath=/dev/null",
 		"--", r.Dir, dst); err != nil {
-		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+		return fail(err)
 	}
 	// Point origin at the real repository: build tools that read it see the public URL.
 	if _, err := git(ctx, dst, "remote", "set-url", "origin", r.URL); err != nil {
-		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+		return fail(err)
 	}
-	if _, err := git(ctx, dst, "checkout", "--quiet", "--detach", full); err != nil {
-		return fmt.Errorf("checking out %s at %s: %w", r.URL, full, err)
+	if len(unavailable) == 0 {
+		if _, err := git(ctx, dst, "checkout", "--quiet", "--detach", full); err != nil {
+			return fail(err)
+		}
+		return nil, nil
 	}
-	return nil
+	// The index of the commit, with the files the remote did not serve marked
+	// skip-worktree, so that checkout-index writes every other file.
+	leftOut, err = r.pathsOf(ctx, full, unavailable)
+	if err != nil {
+		return fail(err)
+	}
+	steps := []struct {
+		input string
+		args  []string
+	}{
+		{"", []string{"update-ref", "--no-deref", "HEAD", full}},
+		{"", []string{"read-tree", full}},
+		{strings.Join(leftOut, "\x00") + "\x00", []string{"update-index", "--skip-worktree", "-z", "--stdin"}},
+		{"", []string{"checkout-index", "--all", "--force"}},
+	}
+	for _, st := range steps {
+		if _, err := gitRun(ctx, dst, st.input, maxGitOutput, st.args...); err != nil {
+			return fail(err)
+		}
+	}
+	return leftOut, nil
+}
+
+// maxUnavailableFetches bounds the fetches spent finding which objects a remote does not serve.
+const maxUnavailableFetches = 64
+
+// notServed reports whether a fetch failed because the remote does not have (or will not
+// send) a requested object.
+func notServed(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "not our ref")
+}
+
+// unservedBlobs finds, by halving, which of oids the remote does not serve; the others are
+// fetched on the way. It gives up (with the fetch error) when that takes too many fetches.
+func (r *Repo) unservedBlobs(ctx context.Context, oids []string, budget *int) ([]string, error) {
+	if len(oids) == 0 {
+		return nil, nil
+	}
+	if *budget--; *budget < 0 {
+		return nil, fmt.Errorf("too many objects of %s are not served by its remote", r.URL)
+	}
+	err := r.Prefetch(ctx, oids)
+	switch {
+	case err == nil:
+		return nil, nil
+	case !notServed(err):
+		return nil, err
+	case len(oids) == 1:
+		return oids, nil
+	}
+	a, err := r.unservedBlobs(ctx, oids[:len(oids)/2], budget)
+	if err != nil {
+		return nil, err
+	}
+	b, err := r.unservedBlobs(ctx, oids[len(oids)/2:], budget)
+	if err != nil {
+		return nil, err
+	}
+	return append(a, b...), nil
+}
+
+// pathsOf lists the paths at commit whose blob is one of oids, sorted.
+func (r *Repo) pathsOf(ctx context.Context, commit string, oids []string) ([]string, error) {
+	files, err := r.ListFiles(ctx, commit, "")
+	if err != nil {
+		return nil, err
+	}
+	want := map[string]bool{}
+	for _, o := range oids {
+		want[o] = true
+	}
+	var out []string
+	for p, o := range files {
+		if want[o] {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // partial reports whether the mirror is a partial clone (blobs fetched on demand). It is

@@ -224,7 +224,7 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 	}
 	defer os.RemoveAll(tmp)
 	src := filepath.Join(tmp, "src")
-	if err := repo.Checkout(ctx, loc.Ref, src); err != nil {
+	if _, err := repo.Checkout(ctx, loc.Ref, src); err != nil {
 		return "", nil, verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "checking out "+loc.Ref, err)
 	}
 	pkgDir := filepath.Join(src, filepath.FromSlash(dir))
