@@ -128,7 +128,8 @@ func TestNPMSourceShapes(t *testing.T) {
 			purl: "pkg:npm/inpublish-fixture@4.0.0",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
 				files := map[string]string{
-					"package.json": `{"name": "inpublish-fixture", "version": "4.0.0", "scripts": {"prepublish": "node guard.js && node stamp.js || echo not publishing"}, "repository": "fixture/inpublish"}` + "\n",
+					// safe-publish-latest refuses to publish a published version: a rebuild passes it.
+					"package.json": `{"name": "inpublish-fixture", "version": "4.0.0", "scripts": {"prepublish": "safe-publish-latest && node guard.js && node stamp.js || echo not publishing"}, "repository": "fixture/inpublish"}` + "\n",
 					// in-publish 2.0.1's test: npm_command (npm ≥ 7), else npm_config_argv (npm ≤ 6).
 					"guard.js":  "let cmd = process.env.npm_command;\nif (!cmd) { try { cmd = JSON.parse(process.env.npm_config_argv).cooked[0]; } catch (e) {} }\nprocess.exit(cmd === 'publish' ? 0 : 1);\n",
 					"stamp.js":  "const fs = require('fs');\nfs.copyFileSync('README.md', 'README.md.bak');\nfs.writeFileSync('README.md', fs.readFileSync('README.md', 'utf8').replace('master', 'v4.0.0'));\n",
@@ -143,6 +144,23 @@ func TestNPMSourceShapes(t *testing.T) {
 				return tgz, commit, nil
 			},
 			evidence: "tag:v4.0.0", strategy: "npm-build-pack",
+		},
+		{
+			// base64-js: the committed bundle predates the publisher's last build.
+			name: "committed bundle older than the published one",
+			purl: "pkg:npm/stale-fixture@1.5.1",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json":  `{"name": "stale-fixture", "version": "1.5.1", "main": "index.js", "scripts": {"build": "node bundle.js"}, "repository": "fixture/stale"}` + "\n",
+					"index.js":      "module.exports = 'v1.5.1';\n",
+					"bundle.js":     "const fs = require('fs');\nfs.writeFileSync('bundle.min.js', '/*min*/' + fs.readFileSync('index.js', 'utf8').trim());\n",
+					"bundle.min.js": "/*min*/module.exports = 'v1.4.0';",
+				}
+				dir, commit := f.repo("stale", files, "v1.5.1")
+				f.npmRun(dir, "run", "build")
+				return f.npmPack(dir), commit, nil
+			},
+			evidence: "tag:v1.5.1", strategy: "npm-build-pack",
 		},
 		{
 			name: "no tags: commit that set the version",
@@ -269,5 +287,44 @@ func TestMismatchNamesDependencyDrift(t *testing.T) {
 	}
 	if !strings.Contains(res.Message, "dependency drift") || !strings.Contains(res.Message, "lockfile") {
 		t.Errorf("message %q does not name dependency drift", res.Message)
+	}
+}
+
+// A lockfile names the registry host it was resolved against: here a dependency's published
+// npm-shrinkwrap.json pins its own dependency to a tarball on registry.yarnpkg.com (which
+// serves npm's tarballs). The build fetches it from the configured registry instead, still
+// checked against the pinned integrity.
+func TestLockfileOnAnotherRegistryHost(t *testing.T) {
+	f := newFixture(t)
+	inner := filepath.Join(f.root, "inner")
+	writeFiles(t, inner, map[string]string{
+		"package.json": `{"name": "lockdep-inner", "version": "1.3.0", "main": "index.js"}` + "\n",
+		"index.js":     "module.exports = 'from 1.3.0';\n",
+	})
+	pub := f.reg.Publish(f.npmPack(inner))
+	yarnURL := "https://registry.yarnpkg.com" + strings.TrimPrefix(pub.TarballURL, f.reg.URL())
+	outer := filepath.Join(f.root, "outer")
+	writeFiles(t, outer, map[string]string{
+		"package.json": `{"name": "lockdep-outer", "version": "2.0.0", "main": "index.js", "dependencies": {"lockdep-inner": "^1.0.0"}}` + "\n",
+		"index.js":     "module.exports = require('lockdep-inner');\n",
+		"npm-shrinkwrap.json": `{"name": "lockdep-outer", "version": "2.0.0", "lockfileVersion": 3, "requires": true, "packages": {` +
+			`"": {"name": "lockdep-outer", "version": "2.0.0", "dependencies": {"lockdep-inner": "^1.0.0"}}, ` +
+			`"node_modules/lockdep-inner": {"version": "1.3.0", "resolved": "` + yarnURL + `", "integrity": "` + pub.Integrity + `"}}}` + "\n",
+	})
+	f.reg.Publish(f.npmPack(outer))
+	files := map[string]string{
+		"package.json": `{"name": "yarnhost-fixture", "version": "0.4.0", "files": ["dist"], "scripts": {"prepublishOnly": "node build.js"}, "devDependencies": {"lockdep-outer": "^2.0.0"}, "repository": "fixture/yarnhost"}` + "\n",
+		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', 'module.exports = ' + JSON.stringify(require('lockdep-outer')) + ';\\n');\n",
+		".gitignore":   "dist/\nnode_modules/\n",
+	}
+	dir, commit := f.repo("yarnhost", files, "v0.4.0")
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"index.js": "module.exports = \"from 1.3.0\";\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/yarnhost-fixture@0.4.0")
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\nlog: %s", code, res.Verdict, res.Reason, res.Message, res.BuildLog)
+	}
+	if res.Source.Ref != commit {
+		t.Errorf("commit %s, want %s", res.Source.Ref, commit)
 	}
 }

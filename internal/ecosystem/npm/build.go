@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -354,18 +355,19 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 		_ = os.MkdirAll(d, 0o755)
 	}
 	vars := map[string]string{
-		"PATH":                       filepath.Join(workDir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
-		"HOME":                       home,
-		"TMPDIR":                     tmp,
-		"LANG":                       "C.UTF-8",
-		"CI":                         "true",
-		"npm_config_cache":           cache,
-		"npm_config_registry":        e.Registry + "/",
-		"npm_config_update_notifier": "false",
-		"npm_config_fund":            "false",
-		"npm_config_audit":           "false",
-		"npm_config_userconfig":      filepath.Join(home, ".npmrc"),
-		"npm_config_globalconfig":    filepath.Join(home, ".npmrc-global"),
+		"PATH":                             filepath.Join(workDir, "bin") + string(os.PathListSeparator) + os.Getenv("PATH"),
+		"HOME":                             home,
+		"TMPDIR":                           tmp,
+		"LANG":                             "C.UTF-8",
+		"CI":                               "true",
+		"npm_config_cache":                 cache,
+		"npm_config_registry":              e.Registry + "/",
+		"npm_config_update_notifier":       "false",
+		"npm_config_fund":                  "false",
+		"npm_config_audit":                 "false",
+		"npm_config_replace_registry_host": replaceRegistryHost(e.Registry),
+		"npm_config_userconfig":            filepath.Join(home, ".npmrc"),
+		"npm_config_globalconfig":          filepath.Join(home, ".npmrc-global"),
 	}
 	// Yarn ≥ 2 reads its own settings: the same registry, caches under workDir, no telemetry,
 	// and a lockfile it may adapt (CI=true would make any difference fatal).
@@ -404,6 +406,18 @@ func (e *Ecosystem) env(workDir string, extra map[string]string) []string {
 	return out
 }
 
+// replaceRegistryHost is npm's replace-registry-host for a build against registry. Lockfiles
+// name the registry they were resolved against, and yarn.lock's is registry.yarnpkg.com,
+// which serves npm's tarballs under another name (the lockfile's integrity still pins each):
+// against npm's registry, that host is replaced; against any other (a mirror), every host is,
+// as the build can reach no other. npm 8.x (late) and later read it; older npm ignores it.
+func replaceRegistryHost(registry string) string {
+	if u, err := url.Parse(registry); err == nil && u.Host == "registry.npmjs.org" {
+		return "registry.yarnpkg.com"
+	}
+	return "always"
+}
+
 // writeShims puts yarn and pnpm on the build's PATH: many packages' scripts call them (for
 // example "prepublishOnly": "yarn build"). Each shim runs the pinned version through npx, so
 // the tool comes from the registry like any other dependency and shows in the network log.
@@ -414,6 +428,16 @@ func writeShims(workDir string, toolchain map[string]string, yarnRelease string)
 	}
 	if err := os.WriteFile(filepath.Join(dir, scriptShell), []byte(scriptShellText), 0o755); err != nil {
 		return err
+	}
+	guards := filepath.Join(workDir, "guard-bin")
+	if err := os.MkdirAll(guards, 0o755); err != nil {
+		return err
+	}
+	for _, g := range publishGuards {
+		script := fmt.Sprintf("#!/bin/sh\necho \"vouch: skipping %s (it checks the registry before a publish and makes no package files; the version is published already)\" >&2\nexit 0\n", g)
+		if err := os.WriteFile(filepath.Join(guards, g), []byte(script), 0o755); err != nil {
+			return err
+		}
 	}
 	for tool, def := range map[string]string{"yarn": "1", "pnpm": "8"} {
 		v := toolchain[tool]
@@ -449,6 +473,11 @@ func writeShims(workDir string, toolchain map[string]string, yarnRelease string)
 // as under a real publish.
 const scriptShell = "vouch-script-shell"
 
+// publishGuards are commands publish scripts run to refuse publishing a version the registry
+// already has ("prepublishOnly": "safe-publish-latest && npm run build"). A rebuild is of a
+// published version, so the script shell puts no-op stand-ins for them first on PATH.
+var publishGuards = []string{"safe-publish-latest", "can-npm-publish"}
+
 const scriptShellText = `#!/bin/sh
 # vouch: npm runs package scripts through this shell (see the vouch npm ecosystem).
 if [ "$VOUCH_SKIP_TESTS" = 1 ]; then
@@ -468,6 +497,9 @@ if [ "$VOUCH_NPM_PUBLISH" = 1 ]; then
 		;;
 	esac
 fi
+# Publish guards (see publishGuards) pass: the version is published already.
+PATH="${0%/bin/*}/guard-bin:$PATH"
+export PATH
 exec /bin/sh "$@"
 `
 

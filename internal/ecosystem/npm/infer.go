@@ -86,8 +86,12 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	}
 	_, hasPrepack := srcMan.Scripts["prepack"]
 	pubTool := publishTool(srcMan, upMan)
+	var stale []string // published files the repository has with other contents
+	if len(generated) == 0 && !hasPrepack && pubTool == "" && publishScripts(srcMan.Scripts) != "" {
+		stale = staleFiles(ctx, repo, loc.Ref, cleanDir(dir), up.Path, srcFiles)
+	}
 	var rootMan *manifest // the repository root's manifest, when the package is not at the root
-	if len(generated) > 0 || hasPrepack || pubTool != "" {
+	if len(generated) > 0 || hasPrepack || pubTool != "" || len(stale) > 0 {
 		// A prepack script shapes the tarball even when every file is in the repository
 		// (e.g. `npmignore --auto` writing .npmignore): it needs the dependencies installed.
 		def.Strategy.Name = StrategyBuildPack
@@ -149,6 +153,8 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			def.Notes = append(def.Notes, fmt.Sprintf("%d published files are not in the repository (e.g. %s): install and build before packing", len(generated), strings.Join(first(generated, 3), ", ")))
 		case hasPrepack:
 			def.Notes = append(def.Notes, "package.json has a prepack script: install dependencies so npm pack can run it")
+		case len(stale) > 0:
+			def.Notes = append(def.Notes, fmt.Sprintf("%d published files differ from the repository's at the commit (e.g. %s): generated files committed before the publisher's last build; the build regenerates them", len(stale), strings.Join(first(stale, 3), ", ")))
 		}
 	}
 	if len(params) > 0 {
@@ -336,6 +342,56 @@ func upstreamFileList(tgz string) ([]string, *manifest, error) {
 	}
 	sort.Strings(out)
 	return out, m, nil
+}
+
+// maxStaleChecks bounds the repository files read to compare with published ones.
+const maxStaleChecks = 50
+
+// staleFiles lists the published files (not package.json) that the repository has at commit
+// with other contents, line endings aside: files a build script regenerates (a committed
+// bundle older than the published one). Nil when that cannot be told.
+func staleFiles(ctx context.Context, repo *source.Repo, commit, dir, tgz string, srcFiles map[string]string) []string {
+	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
+	if err != nil {
+		return nil
+	}
+	_, prefix, err := tarballManifest(a)
+	if err != nil {
+		return nil
+	}
+	var differ []string
+	upData := map[string][]byte{}
+	for _, en := range a.Entries {
+		rel, ok := strings.CutPrefix(en.Name, prefix)
+		if en.Type != archive.TypeFile || !ok || rel == "package.json" {
+			continue
+		}
+		if blob, ok := srcFiles[rel]; ok && blob != source.BlobHash(en.Data) {
+			differ = append(differ, rel)
+			upData[rel] = en.Data
+		}
+	}
+	sort.Strings(differ)
+	if len(differ) > maxStaleChecks {
+		differ = differ[:maxStaleChecks]
+	}
+	oids := make([]string, len(differ))
+	for i, rel := range differ {
+		oids[i] = srcFiles[rel]
+	}
+	_ = repo.Prefetch(ctx, oids)
+	var stale []string
+	lf := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")) }
+	for _, rel := range differ {
+		b, err := repo.ReadFile(ctx, commit, path.Join(dir, rel))
+		if err != nil {
+			return nil
+		}
+		if !bytes.Equal(lf(b), lf(upData[rel])) {
+			stale = append(stale, rel)
+		}
+	}
+	return stale
 }
 
 // publishTool is the publishing CLI (PublishTools) the package was published with: one the
