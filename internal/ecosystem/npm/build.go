@@ -118,7 +118,9 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			}
 			fmt.Fprintf(env.Log, "$ yarn %s\n", strings.Join(args, " "))
 			yarn := &Tool{Cmd: []string{filepath.Join(env.WorkDir, "bin", "yarn")}, Dir: tool.Dir}
-			if err := ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(yarn, installDir, env, buildEnv, args...)), verdict.ReasonInstallFailed, "yarn "+strings.Join(args, " ")); err != nil {
+			out := &tailWriter{n: 1 << 20}
+			err := env.Session.Run(ctx, e.spec(yarn, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
+			if err := installFailure(err, "yarn "+strings.Join(args, " "), out.Bytes()); err != nil {
 				return "", err
 			}
 			return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)
@@ -142,17 +144,18 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if p["legacy_peer_deps"] == "true" {
 			args = append(args, "--legacy-peer-deps")
 		}
-		var out bytes.Buffer
+		out := &tailWriter{n: 1 << 20}
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-		err := env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, &limitedWriter{w: &out, n: 1 << 20})), buildEnv, args...))
+		err := env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
 		if err != nil && p["legacy_peer_deps"] == "" && bytes.Contains(out.Bytes(), []byte("ERESOLVE")) {
 			// npm ≥ 7 refuses peer-dependency conflicts that npm 6 (which many packages were
 			// developed with) accepted; resolve as npm 6 did.
 			args = append(args, "--legacy-peer-deps")
 			fmt.Fprintf(env.Log, "vouch: peer dependency conflict; retrying as npm 6 resolved them\n$ npm %s\n", strings.Join(args, " "))
-			err = env.Session.Run(ctx, e.spec(installer, installDir, env, buildEnv, args...))
+			out = &tailWriter{n: 1 << 20}
+			err = env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
 		}
-		if err := ecosystem.CommandFailure(err, verdict.ReasonInstallFailed, "npm "+strings.Join(args, " ")); err != nil {
+		if err := installFailure(err, "npm "+strings.Join(args, " "), out.Bytes()); err != nil {
 			return "", err
 		}
 		if !hadLock {

@@ -1,0 +1,79 @@
+package npm
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/vouch-dev/vouch/internal/sandbox"
+	"github.com/vouch-dev/vouch/internal/verdict"
+)
+
+func TestInstallProblems(t *testing.T) {
+	for _, c := range []struct {
+		name         string
+		out          string
+		missing, git []string
+	}{
+		{
+			name: "npm 404 on a tarball and a packument",
+			out: "npm warn deprecated x@1\nnpm error code E404\nnpm error 404 Not Found - GET https://registry.npmjs.org/@babel%2fcli - Not found\n" +
+				"npm error 404\nnpm error 404  '@babel/cli@7.23.0' is not in this registry.\n" +
+				"npm error 404 Not Found - GET https://registry.npmjs.org/less/-/less-3.13.1.tgz - Not found\n",
+			missing: []string{"@babel/cli", "@babel/cli@7.23.0", "less@3.13.1"},
+		},
+		{
+			name: "yarn berry",
+			out: "➤ YN0035: │ @babel/cli@npm:8.0.0-alpha.2: The remote server failed to provide the requested resource\n" +
+				"➤ YN0035: │   Response Code: 404 (Not Found)\n➤ YN0035: │   Request Method: GET\n" +
+				"➤ YN0035: │   Request URL: https://registry.npmjs.org/@babel/cli/-/cli-8.0.0-alpha.2.tgz\n" +
+				"➤ YN0013: │ 805 had to be fetched\n➤ YN0000: │ Request URL: https://registry.npmjs.org/unrelated/-/unrelated-1.0.0.tgz\n",
+			missing: []string{"@babel/cli@8.0.0-alpha.2"},
+		},
+		{
+			name:    "git dependency",
+			out:     "npm error code 128\nnpm error An unknown git error occurred\nnpm error command git --no-replace-objects ls-remote ssh://git@github.com/jkroso/v8-argv.git\nnpm error ssh: Could not resolve hostname github.com\n",
+			git:     []string{"ssh://git@github.com/jkroso/v8-argv.git"},
+			missing: nil,
+		},
+		{name: "other failure", out: "npm error code ERESOLVE\nnpm error 404 reasons to fail\n"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			missing, git := installProblems([]byte(c.out))
+			if diff := cmp.Diff(c.missing, missing); diff != "" {
+				t.Errorf("missing (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(c.git, git); diff != "" {
+				t.Errorf("git (-want +got):\n%s", diff)
+			}
+		})
+	}
+
+	exit := &sandbox.ExitError{Code: 1}
+	err := installFailure(exit, "npm ci", []byte("npm error 404 Not Found - GET https://registry.npmjs.org/a/-/a-1.0.0.tgz - Not found\n"))
+	ve, ok := verdict.As(err)
+	if !ok || ve.Verdict != verdict.BuildFailed || ve.Reason != verdict.ReasonInstallFailed || !strings.Contains(ve.Msg, "does not serve 1 of the packages it needs (HTTP 404: a@1.0.0)") {
+		t.Errorf("installFailure = %v", err)
+	}
+	if !errors.Is(err, exit) {
+		t.Errorf("installFailure does not wrap the exit error")
+	}
+	if err := installFailure(nil, "npm ci", nil); err != nil {
+		t.Errorf("installFailure(nil) = %v", err)
+	}
+}
+
+func TestTailWriter(t *testing.T) {
+	w := &tailWriter{n: 10}
+	var all bytes.Buffer
+	for i := 0; i < 100; i++ {
+		s := strings.Repeat(string(rune('a'+i%26)), i%7)
+		w.Write([]byte(s))
+		all.WriteString(s)
+	}
+	if got, want := string(w.Bytes()), all.String()[all.Len()-10:]; got != want {
+		t.Errorf("tail = %q, want %q", got, want)
+	}
+}
