@@ -328,3 +328,41 @@ func TestLockfileOnAnotherRegistryHost(t *testing.T) {
 		t.Errorf("commit %s, want %s", res.Source.Ref, commit)
 	}
 }
+
+// A test tool that is a git dependency (the build reaches registries only) does not stop a
+// rebuild: the install is retried without the devDependencies only test scripts use, and
+// package.json is packed as it is in the repository.
+func TestGitDependencyOfATestTool(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "gitdep-fixture", "version": "3.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node build.js", "test": "git-tester test/"}, "devDependencies": {"git-tester": "git+https://127.0.0.1:1/git-tester.git"}, "repository": "fixture/gitdep"}` + "\n",
+		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', 'module.exports = 3;\\n');\n",
+		".gitignore":   "dist/\nnode_modules/\n",
+	}
+	dir, commit := f.repo("gitdep", files, "v3.0.0")
+	f.npmRun(dir, "run", "prepublishOnly")
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/gitdep-fixture@3.0.0")
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\nlog: %s", code, res.Verdict, res.Reason, res.Message, res.BuildLog)
+	}
+	if res.Source.Ref != commit {
+		t.Errorf("commit %s, want %s", res.Source.Ref, commit)
+	}
+	log, err := os.ReadFile(res.BuildLog)
+	if err != nil || !strings.Contains(string(log), "retrying without the devDependencies only test and lint scripts use: git-tester") {
+		t.Errorf("the build log does not show the retry (%v):\n%s", err, log)
+	}
+
+	// When the build itself needs the git dependency, the failure names it.
+	pj := strings.NewReplacer(`"prepublishOnly": "node build.js"`, `"prepublishOnly": "git-tester && node build.js"`,
+		"gitdep-fixture", "gitdep2-fixture", "fixture/gitdep", "fixture/gitdep2").Replace(files["package.json"])
+	files["package.json"] = pj
+	dir, _ = f.repo("gitdep2", files, "v3.0.0")
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"index.js": "module.exports = 3;\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res = f.rebuildJSON("pkg:npm/gitdep2-fixture@3.0.0")
+	if code == 0 || res.Reason != verdict.ReasonInstallFailed || !strings.Contains(res.Message, "git dependencies could not be fetched (https://127.0.0.1:1/git-tester.git)") {
+		t.Errorf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
+	}
+}

@@ -155,6 +155,13 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			out = &tailWriter{n: 1 << 20}
 			err = env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
 		}
+		if _, gitDeps := installProblems(out.Bytes()); err != nil && len(gitDeps) > 0 {
+			// A git dependency (the build reaches registries only) under a test tool: install
+			// without the devDependencies only test and lint scripts use.
+			if retried, rout, rerr := e.installWithoutTestTools(ctx, env, installer, installDir, buildEnv, args, p, gitDeps); retried {
+				err, out = rerr, rout
+			}
+		}
 		if err := installFailure(err, "npm "+strings.Join(args, " "), out.Bytes()); err != nil {
 			return "", err
 		}
@@ -165,6 +172,43 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
 	}
+}
+
+// installWithoutTestTools retries a failed npm install without the devDependencies that only
+// test and lint scripts use (testOnlyDevDeps of the install directory's package.json), with
+// `npm install` (a lockfile would no longer match). package.json and the lockfile are put
+// back afterwards. It reports whether it retried.
+func (e *Ecosystem) installWithoutTestTools(ctx context.Context, env *ecosystem.Env, installer *Tool, installDir string, buildEnv, args []string, p map[string]string, gitDeps []string) (retried bool, out *tailWriter, err error) {
+	manPath := filepath.Join(installDir, "package.json")
+	b, rerr := os.ReadFile(manPath)
+	if rerr != nil {
+		return false, nil, nil
+	}
+	m, perr := parseManifest(b)
+	if perr != nil {
+		return false, nil, nil
+	}
+	roots := []string{"prepack", "prepare", "postpack"}
+	roots = append(roots, strings.Split(p["scripts"], ",")...)
+	roots = append(roots, strings.Split(p["root_scripts"], ",")...)
+	drop := testOnlyDevDeps(m, roots)
+	if len(drop) == 0 {
+		return false, nil, nil
+	}
+	restore, werr := withoutDevDeps(manPath, drop)
+	if werr != nil {
+		return false, nil, nil
+	}
+	defer restore()
+	lock := filepath.Join(installDir, "package-lock.json")
+	if orig, err := os.ReadFile(lock); err == nil {
+		defer os.WriteFile(lock, orig, 0o644)
+	}
+	retry := append([]string{"install"}, args[1:]...)
+	fmt.Fprintf(env.Log, "vouch: git dependencies cannot be fetched (%s); retrying without the devDependencies only test and lint scripts use: %s\n$ npm %s\n",
+		listSome(gitDeps, 3), strings.Join(drop, ", "), strings.Join(retry, " "))
+	out = &tailWriter{n: 1 << 20}
+	return true, out, env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, retry...))
 }
 
 // runPublish runs, after the install, the scripts npm publish would run and packs.

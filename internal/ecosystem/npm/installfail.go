@@ -3,7 +3,10 @@ package npm
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"fmt"
+	"os"
+	"sort"
 	"net/url"
 	"regexp"
 	"strings"
@@ -129,4 +132,101 @@ func (t *tailWriter) Bytes() []byte {
 		return t.buf[len(t.buf)-t.n:]
 	}
 	return t.buf
+}
+
+// testOnlyDevDeps lists the devDependencies that only test and lint scripts use: named in a
+// script reached from test*, lint* or coverage* scripts, and in none reached from the publish
+// scripts (roots). A reference to a script is any word of a command that names one (npm run
+// x, yarn x, run-s x y), which errs towards keeping dependencies.
+func testOnlyDevDeps(m *manifest, roots []string) []string {
+	words := func(cmd string) []string {
+		return strings.FieldsFunc(cmd, func(r rune) bool {
+			return !(r == '-' || r == '_' || r == '.' || r == '@' || r == '/' || r == ':' ||
+				r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9')
+		})
+	}
+	closure := func(roots []string) map[string]bool {
+		reach := map[string]bool{}
+		var visit func(string)
+		visit = func(s string) {
+			body, ok := m.Scripts[s]
+			if !ok || reach[s] {
+				return
+			}
+			reach[s] = true
+			for _, w := range append([]string{s}, words(body)...) {
+				visit(w)
+				visit("pre" + w)
+				visit("post" + w)
+			}
+		}
+		for _, r := range roots {
+			visit(r)
+		}
+		return reach
+	}
+	var testRoots []string
+	for s := range m.Scripts {
+		if testScript.MatchString(s) {
+			testRoots = append(testRoots, s)
+		}
+	}
+	publish, test := closure(roots), closure(testRoots)
+	used, tested := map[string]bool{}, map[string]bool{}
+	for s, body := range m.Scripts {
+		for _, w := range words(body) {
+			if publish[s] {
+				used[w] = true
+			} else if test[s] {
+				tested[w] = true
+			}
+		}
+	}
+	var out []string
+	for dep := range m.DevDeps {
+		bin := dep[strings.LastIndex(dep, "/")+1:]
+		if used[dep] || used[bin] || !(tested[dep] || tested[bin]) {
+			continue
+		}
+		out = append(out, dep)
+	}
+	sort.Strings(out)
+	return out
+}
+
+var testScript = regexp.MustCompile(`^(pre|post)?(test|tests|lint|coverage|cover)([:_-].*)?$`)
+
+// withoutDevDeps rewrites the package.json at p without the devDependencies deps and returns
+// the function that puts the original back.
+func withoutDevDeps(p string, deps []string) (restore func() error, err error) {
+	orig, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(orig, &doc); err != nil {
+		return nil, fmt.Errorf("parsing %s: %w", p, err)
+	}
+	var dev map[string]json.RawMessage
+	if err := json.Unmarshal(doc["devDependencies"], &dev); err != nil {
+		return nil, fmt.Errorf("parsing %s devDependencies: %w", p, err)
+	}
+	for _, d := range deps {
+		delete(dev, d)
+	}
+	if doc["devDependencies"], err = json.Marshal(dev); err != nil {
+		return nil, err
+	}
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p, append(b, '\n'), fi.Mode().Perm()); err != nil {
+		return nil, err
+	}
+	return func() error { return os.WriteFile(p, orig, fi.Mode().Perm()) }, nil
 }

@@ -77,3 +77,35 @@ func TestTailWriter(t *testing.T) {
 		t.Errorf("tail = %q, want %q", got, want)
 	}
 }
+
+func TestTestOnlyDevDeps(t *testing.T) {
+	m := &manifest{
+		Scripts: map[string]string{
+			"prepublishOnly": "safe-publish-latest && npm run dist",
+			"dist":           "mkdirp dist && browserify --standalone Qs lib/index.js > dist/qs.js",
+			"prebuild":       "rimraf dist",
+			"build":          "rollup -c",
+			"pretest":        "npm run --silent readme && npm run lint",
+			"test":           "npm run tests-only",
+			"tests-only":     "nyc tape 'test/**/*.js' && browserify test/x.js",
+			"readme":         "evalmd README.md",
+			"lint":           "eslint --ext=js,mjs .",
+		},
+		DevDeps: map[string]any{
+			"browserify": "^16", "mkdirp": "^0.5", "evalmd": "^0.0.19", "nyc": "^10", "tape": "^5",
+			"eslint": "8", "@ljharb/eslint-config": "^21", "safe-publish-latest": "^2", "rimraf": "^3",
+			"rollup": "^2", "@rollup/plugin-node-resolve": "^13",
+		},
+	}
+	got := testOnlyDevDeps(m, []string{"prepack", "prepare", "postpack", "prepublishOnly"})
+	// build (and its prebuild) is not a publish script here, but no test script uses rollup
+	// or rimraf: kept, as are dependencies no script names (config files may load them).
+	// browserify is used by both.
+	want := []string{"eslint", "evalmd", "nyc", "tape"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	if got := testOnlyDevDeps(m, []string{"prepublishOnly", "test"}); len(got) != 0 {
+		t.Errorf("with test a publish script: %v, want none", got)
+	}
+}
