@@ -5,10 +5,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"os"
-	"sort"
 	"net/url"
+	"os"
 	"regexp"
+	"sort"
 	"strings"
 
 	"github.com/vouch-dev/vouch/internal/ecosystem"
