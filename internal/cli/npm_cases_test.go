@@ -163,6 +163,22 @@ func TestNPMSourceShapes(t *testing.T) {
 			evidence: "tag:v1.5.1", strategy: "npm-build-pack",
 		},
 		{
+			// focus-visible: "prepublishOnly": "npm test", whose test script builds first.
+			name: "test script that builds before testing",
+			purl: "pkg:npm/testbuild-fixture@5.2.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{"name": "testbuild-fixture", "version": "5.2.0", "files": ["dist"], "scripts": {"build": "node build.js", "test": "npm run build && node -e \"process.exit(4)\"", "prepublishOnly": "npm run test"}, "repository": "fixture/testbuild"}` + "\n",
+					"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/fv.js', '// built\\n');\n",
+					".gitignore":   "dist/\n",
+				}
+				dir, commit := f.repo("testbuild", files, "v5.2.0")
+				f.npmRun(dir, "run", "build")
+				return f.npmPack(dir), commit, nil
+			},
+			evidence: "tag:v5.2.0", strategy: "npm-build-pack",
+		},
+		{
 			name: "no tags: commit that set the version",
 			purl: "pkg:npm/untagged-fixture@3.1.4",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {

@@ -530,6 +530,28 @@ const scriptShellText = `#!/bin/sh
 if [ "$VOUCH_SKIP_TESTS" = 1 ]; then
 	case "$npm_lifecycle_event" in
 	test | pretest | posttest | test:* | test-*)
+		# Leading "npm run build &&" steps of a test script still run: they make files.
+		set -f
+		cmd=$2
+		while [ "$1" = -c ]; do
+			seg=${cmd%%&&*}
+			set -- $seg
+			case "$1 $2" in
+			"npm run" | "npm run-script" | "yarn run" | "pnpm run") name=$3 n=3 ;;
+			yarn\ *) name=$2 n=2 ;;
+			*) break ;;
+			esac
+			[ $# -eq $n ] || break
+			case "$name" in
+			test* | lint* | pretest* | posttest* | cover* | -*) break ;;
+			esac
+			case "$seg" in *[\;\|\<\>\&\$\(]*) break ;; esac
+			echo "vouch: the test script '$npm_lifecycle_event' starts by running '$name': running that" >&2
+			/bin/sh -c "$seg" || exit $?
+			[ "$seg" = "$cmd" ] && break
+			cmd=${cmd#*&&}
+			set -- -c "$cmd"
+		done
 		echo "vouch: skipping the test script '$npm_lifecycle_event' (tests make no package files; set the strategy parameter tests: run to run them)" >&2
 		exit 0
 		;;
