@@ -382,3 +382,24 @@ func TestGitDependencyOfATestTool(t *testing.T) {
 		t.Errorf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
 	}
 }
+
+// A published file that the repository has with other contents, and that no script makes:
+// the mismatch says the package was not published from the commit's tree.
+func TestMismatchNamesUncommittedChanges(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "dirty-fixture", "version": "1.0.0", "repository": "fixture/dirty"}` + "\n",
+		"index.js":     "module.exports = 1;\n",
+		"AUTHORS.md":   "- Ann\n- Bob\n",
+	}
+	dir, _ := f.repo("dirty", files, "v1.0.0")
+	writeFiles(t, dir, map[string]string{"AUTHORS.md": "- Ann\n"}) // the publisher's tree
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/dirty-fixture@1.0.0")
+	if code != 1 || res.Verdict != verdict.Mismatch || res.Strategy != "npm-pack" {
+		t.Fatalf("exit %d verdict %s strategy %s, want 1 mismatch npm-pack: %s", code, res.Verdict, res.Strategy, res.Message)
+	}
+	if !strings.Contains(res.Message, "no script generates them (AUTHORS.md): the package was published from uncommitted changes") {
+		t.Errorf("message %q does not name the uncommitted file", res.Message)
+	}
+}

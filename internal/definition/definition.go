@@ -49,8 +49,9 @@ type BuildDefinition struct {
 	// Timeout bounds the build (Go duration, e.g. "15m").
 	Timeout Duration `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 	// Notes record how the definition was inferred (evidence, candidates tried). Informational.
-	// A note starting with DriftNote warns that dependencies are not pinned; a mismatch
-	// repeats it.
+	// A note starting with DriftNote warns that dependencies are not pinned, one starting
+	// with UncommittedNote that published files differ from the repository's; a mismatch in
+	// file contents repeats them.
 	Notes []string `json:"notes,omitempty" yaml:"notes,omitempty"`
 }
 
@@ -290,3 +291,7 @@ func SortedKeys(m map[string]string) []string {
 // DriftNote starts a Notes entry saying the build's dependencies are neither locked nor cut
 // off at the publish time, so generated files may come from newer dependency versions.
 const DriftNote = "dependency drift: "
+
+// UncommittedNote starts a Notes entry naming published files that the repository has, at
+// the commit, with other contents and that no build step regenerates.
+const UncommittedNote = "not the repository's contents: "

@@ -302,7 +302,7 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 		res.Message = fmt.Sprintf("%d differences after stabilization", sum.Differences)
 		for _, n := range def.Notes {
 			// Newer dependencies change what a build generates, not which files it makes.
-			if strings.HasPrefix(n, definition.DriftNote) && len(sum.Changed) > 0 {
+			if (strings.HasPrefix(n, definition.DriftNote) || strings.HasPrefix(n, definition.UncommittedNote)) && len(sum.Changed) > 0 {
 				res.Message += "; " + n
 			}
 		}

@@ -87,8 +87,14 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	_, hasPrepack := srcMan.Scripts["prepack"]
 	pubTool := publishTool(srcMan, upMan)
 	var stale []string // published files the repository has with other contents
-	if len(generated) == 0 && !hasPrepack && pubTool == "" && publishScripts(srcMan.Scripts) != "" {
+	if len(generated) == 0 && !hasPrepack && pubTool == "" {
 		stale = staleFiles(ctx, repo, loc.Ref, cleanDir(dir), up.Path, srcFiles)
+		if len(stale) > 0 && publishScripts(srcMan.Scripts) == "" {
+			// Nothing regenerates them: the publisher's tree was not the commit's.
+			def.Notes = append(def.Notes, fmt.Sprintf("%s%d published files differ from the repository's at the commit and no script generates them (%s): the package was published from uncommitted changes or from another commit (publish from the tagged commit's clean checkout)",
+				definition.UncommittedNote, len(stale), strings.Join(first(stale, 3), ", ")))
+			stale = nil
+		}
 	}
 	var rootMan *manifest // the repository root's manifest, when the package is not at the root
 	if len(generated) > 0 || hasPrepack || pubTool != "" || len(stale) > 0 {
