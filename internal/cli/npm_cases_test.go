@@ -179,6 +179,22 @@ func TestNPMSourceShapes(t *testing.T) {
 			evidence: "tag:v5.2.0", strategy: "npm-build-pack",
 		},
 		{
+			// deepmerge: rollup's commonjs plugin names the module after its directory.
+			name: "build output naming the clone's directory",
+			purl: "pkg:npm/dirname-fixture@1.0.0",
+			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
+				files := map[string]string{
+					"package.json": `{"name": "dirname-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"build": "node build.js"}, "repository": "fixture/dirname"}` + "\n",
+					"build.js":     "const path = require('path'), fs = require('fs');\nfs.mkdirSync('dist', {recursive: true});\nfs.writeFileSync('dist/index.js', 'var ' + path.basename(__dirname) + '_1 = 1;\\n');\n",
+					".gitignore":   "dist/\n",
+				}
+				dir, commit := f.repo("dirname", files, "v1.0.0")
+				f.npmRun(dir, "run", "build")
+				return f.npmPack(dir), commit, nil
+			},
+			evidence: "tag:v1.0.0", strategy: "npm-build-pack",
+		},
+		{
 			name: "no tags: commit that set the version",
 			purl: "pkg:npm/untagged-fixture@3.1.4",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {

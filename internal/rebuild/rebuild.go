@@ -199,7 +199,13 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 	if !p.KeepWorkdir {
 		defer os.RemoveAll(work)
 	}
-	src, out, scratch := filepath.Join(work, "src"), filepath.Join(work, "out"), filepath.Join(work, "work")
+	// The checkout is in a directory named like the repository, as the publisher's clone was:
+	// bundlers name modules after it (rollup's commonjs plugin turns <repo>/index.js into
+	// "var <repo>_1").
+	src, out, scratch := filepath.Join(work, "src", checkoutName(def.Location.Repo)), filepath.Join(work, "out"), filepath.Join(work, "work")
+	if err := os.MkdirAll(filepath.Dir(src), 0o755); err != nil {
+		return "", err
+	}
 	for _, d := range []string{out, scratch} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", err
@@ -315,6 +321,21 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 		}
 	}
 	return nil
+}
+
+// checkoutName is the directory name a clone of repo gets (git clone's default), "src" when
+// the URL has none that is safe.
+func checkoutName(repo string) string {
+	name := strings.TrimSuffix(path.Base(strings.TrimRight(repo, "/")), ".git")
+	if name == "" || name == "." || name == ".." || strings.TrimLeft(name, "._-") == "" {
+		return "src"
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return "src"
+		}
+	}
+	return name
 }
 
 // saveDiff stores the full diff tree (canonical JSON) beside the run's artifacts.

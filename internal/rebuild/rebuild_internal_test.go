@@ -16,3 +16,19 @@ func TestWorkingTreeFiles(t *testing.T) {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+func TestCheckoutName(t *testing.T) {
+	for repo, want := range map[string]string{
+		"https://github.com/TehShrike/deepmerge":         "deepmerge",
+		"https://github.com/kelektiv/node.bcrypt.js.git": "node.bcrypt.js",
+		"https://gitlab.com/group/sub/proj/":             "proj",
+		"":                                               "src",
+		"https://github.com/o/..":                        "src",
+		"https://example.com/o/we ird":                   "src",
+		"https://example.com/o/...":                      "src",
+	} {
+		if got := checkoutName(repo); got != want {
+			t.Errorf("checkoutName(%q) = %q, want %q", repo, got, want)
+		}
+	}
+}
