@@ -35,6 +35,23 @@ else
 	echo "setup.sh: libisal-dev not installed (needs root); gzip is inflated in pure Go" >&2
 fi
 
+# libfaketime starts npm build scripts' clock at the release commit's time in the bwrap
+# sandbox (copyright years and dates stamped into bundles); without it builds see the real
+# clock and the tests that need it are skipped.
+if [ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 2>/dev/null)" ]; then
+	echo "libfaketime present"
+elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	if apt-get install -y --no-install-recommends libfaketime >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends libfaketime >/dev/null 2>&1; }; then
+		echo "libfaketime installed"
+	else
+		echo "setup.sh: could not install libfaketime; builds see the real clock" >&2
+	fi
+else
+	echo "setup.sh: libfaketime not installed (needs root); builds see the real clock" >&2
+fi
+
 # PyPI tests (internal/ecosystem/pypi) build real wheels with pip and build; `go test` must not
 # reach the internet, so the build backends are downloaded here, once per machine, and the
 # tests serve them from a fake index. VOUCH_TEST_WHEELHOUSE overrides the location.

@@ -3,7 +3,10 @@ package cli
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"github.com/vouch-dev/vouch/internal/verdict"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -161,5 +164,45 @@ func TestSandboxedTimeout(t *testing.T) {
 	}
 	if res.TimingsMS.Build > 60_000 {
 		t.Errorf("build phase took %d ms: the timeout did not stop it", res.TimingsMS.Build)
+	}
+}
+
+// A build that stamps the year (a copyright banner) from a release made in 2016: in the
+// bwrap sandbox its scripts see the release commit's time, and the rebuild reproduces.
+func TestBuildClockIsTheReleaseCommits(t *testing.T) {
+	if err := sandbox.BwrapAvailable(); err != nil {
+		t.Skipf("bubblewrap sandbox unavailable on this host (scripts/setup.sh installs it; namespaces must be allowed): %v", err)
+	}
+	if sandbox.FakeTimeLib() == "" {
+		t.Skip("libfaketime is not installed (scripts/setup.sh installs it)")
+	}
+	f := newFixture(t)
+	t.Setenv("GIT_COMMITTER_DATE", "2016-02-10T12:00:00Z")
+	t.Setenv("GIT_AUTHOR_DATE", "2016-02-10T12:00:00Z")
+	files := map[string]string{
+		"package.json": `{"name": "banner-fixture", "version": "1.16.1", "files": ["dist"], "scripts": {"prepublishOnly": "node build.js"}, "repository": "fixture/banner"}` + "\n",
+		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/banner.js', '/* (C) ' + new Date().getFullYear() + ' ' + process.env.SOURCE_DATE_EPOCH + ' */\\n');\n",
+		".gitignore":   "dist/\n",
+	}
+	dir, _ := f.repo("banner", files, "v1.16.1")
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"banner.js": "/* (C) 2016 1455105600 */\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, out, errb := f.vouch("rebuild", "pkg:npm/banner-fixture@1.16.1", "--json", "--sandbox", "bwrap")
+	var res verdict.Result
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("exit %d: %v\n%s", code, err, errb)
+	}
+	if code != 0 || !res.Verdict.Success() {
+		log, _ := os.ReadFile(res.BuildLog)
+		t.Fatalf("exit %d verdict %s (%s): %s\nlog: %s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	// The none sandbox cannot set the clock: the year differs, and the log says why.
+	code, out, _ = f.vouch("rebuild", "pkg:npm/banner-fixture@1.16.1", "--json", "--sandbox", "none")
+	res = verdict.Result{}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || code != 1 || res.Verdict != verdict.Mismatch {
+		t.Errorf("--sandbox none: exit %d verdict %s, want a mismatch (%v)", code, res.Verdict, err)
+	}
+	if log, err := os.ReadFile(res.BuildLog); err != nil || !strings.Contains(string(log), "the build sees the real clock") {
+		t.Errorf("the none build log does not say the clock is real (%v)", err)
 	}
 }

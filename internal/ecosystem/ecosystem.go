@@ -55,6 +55,8 @@ type Env struct {
 	ReadOnly []string
 	Log      io.Writer
 	Upstream *Upstream
+	// Clock, when set, is the time the build's commands see (sandbox.Spec.Clock).
+	Clock time.Time
 }
 
 // Ecosystem is one package ecosystem.

@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"fmt"
 	"math/big"
+	"net"
 	"os"
 	"path/filepath"
 	"time"
@@ -36,7 +37,12 @@ type Files struct {
 	TrustStore string
 }
 
-// newCA creates a self-signed ECDSA P-256 CA valid for caValidity.
+// EarliestClock is the earliest time a build's clock may be set to (a release commit's time,
+// see sandbox.Spec.Clock): the session's certificates are valid from then, so that TLS to the
+// proxy still verifies under such a clock. They still expire caValidity after they are made.
+var EarliestClock = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// newCA creates a self-signed ECDSA P-256 CA, valid from EarliestClock for caValidity.
 func newCA(now time.Time) (tls.Certificate, []byte, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -49,7 +55,7 @@ func newCA(now time.Time) (tls.Certificate, []byte, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial,
 		Subject:               pkix.Name{CommonName: "vouch build egress CA", Organization: []string{"vouch"}},
-		NotBefore:             now.Add(-time.Hour),
+		NotBefore:             EarliestClock,
 		NotAfter:              now.Add(caValidity),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
 		BasicConstraintsValid: true,
@@ -150,4 +156,39 @@ func encodeJKS(alias string, der []byte, password string, now time.Time) ([]byte
 	h.Write(b.Bytes())
 	b.Write(h.Sum(nil))
 	return b.Bytes(), nil
+}
+
+// signLeaf makes the MITM certificate for host, signed by ca and valid as long as it.
+func signLeaf(ca tls.Certificate, host string) (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating key for %s: %w", host, err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 126))
+	if err != nil {
+		return nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: host, Organization: []string{"vouch build egress proxy"}},
+		NotBefore:             ca.Leaf.NotBefore,
+		NotAfter:              ca.Leaf.NotAfter,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+	}
+	if ip := net.ParseIP(host); ip != nil {
+		tmpl.IPAddresses = []net.IP{ip}
+	} else {
+		tmpl.DNSNames = []string{host}
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Leaf, &key.PublicKey, ca.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("signing certificate for %s: %w", host, err)
+	}
+	leaf, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, err
+	}
+	return &tls.Certificate{Certificate: [][]byte{der, ca.Certificate[0]}, PrivateKey: key, Leaf: leaf}, nil
 }

@@ -83,11 +83,18 @@ func New(cfg Config) (*Proxy, error) {
 	gp := goproxy.NewProxyHttpServer()
 	gp.Logger = discardLogger{}
 	gp.Tr = p.tr
-	gp.CertStore = newCertStore()
+	leaves := newCertStore()
 	gp.NonproxyHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "vouch egress proxy: only proxy requests are served", http.StatusBadRequest)
 	})
-	mitm := &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: goproxy.TLSConfigFromCA(&p.ca)}
+	mitm := &goproxy.ConnectAction{Action: goproxy.ConnectMitm, TLSConfig: func(host string, _ *goproxy.ProxyCtx) (*tls.Config, error) {
+		name := hostOnly(host)
+		cert, err := leaves.Fetch(name, func() (*tls.Certificate, error) { return signLeaf(p.ca, name) })
+		if err != nil {
+			return nil, err
+		}
+		return &tls.Config{Certificates: []tls.Certificate{*cert}, MinVersion: tls.VersionTLS12}, nil
+	}}
 	gp.OnRequest().HandleConnectFunc(func(host string, ctx *goproxy.ProxyCtx) (*goproxy.ConnectAction, string) {
 		if p.allowed(host) {
 			return mitm, host

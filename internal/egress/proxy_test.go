@@ -249,3 +249,32 @@ func TestTrustStoreReadableByKeytool(t *testing.T) {
 		t.Errorf("keytool accepted a wrong password:\n%s", out)
 	}
 }
+
+// Builds may run with their clock at a release commit's time: the session CA and the proxy's
+// certificates must verify then, and still expire with the session.
+func TestCertificatesValidUnderAnOldClock(t *testing.T) {
+	now := time.Now()
+	ca, _, err := newCA(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := signLeaf(ca, "registry.npmjs.org")
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(ca.Leaf)
+	for _, at := range []time.Time{time.Date(2012, 6, 1, 0, 0, 0, 0, time.UTC), EarliestClock, now} {
+		if _, err := leaf.Leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "registry.npmjs.org", CurrentTime: at}); err != nil {
+			t.Errorf("at %s: %v", at, err)
+		}
+	}
+	for _, at := range []time.Time{EarliestClock.Add(-time.Hour), now.Add(caValidity + time.Hour)} {
+		if _, err := leaf.Leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "registry.npmjs.org", CurrentTime: at}); err == nil {
+			t.Errorf("at %s: verified", at)
+		}
+	}
+	if _, err := leaf.Leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "evil.example"}); err == nil {
+		t.Error("the certificate verifies for another host")
+	}
+}

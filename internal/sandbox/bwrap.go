@@ -368,5 +368,19 @@ func (s *bwrapSession) env(spec *Spec) []string {
 	if !s.shareNet {
 		env = append(env, egress.ForwarderEnv(s.forwardAddr, s.sock))
 	}
+	if !spec.Clock.IsZero() {
+		// The proxy's certificates are valid from egress.EarliestClock, so TLS still verifies.
+		why := ""
+		if lib := FakeTimeLib(); lib == "" {
+			why = "libfaketime is not installed"
+		} else if spec.Clock.Before(egress.EarliestClock) {
+			why = "it is before " + egress.EarliestClock.Format("2006-01-02")
+		} else {
+			env = clockEnv(env, spec.Clock, lib)
+		}
+		if why != "" && spec.Stderr != nil {
+			fmt.Fprintf(spec.Stderr, "vouch: the build sees the real clock, not %s: %s\n", spec.Clock.UTC().Format(time.RFC3339), why)
+		}
+	}
 	return env
 }

@@ -26,6 +26,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -522,5 +523,43 @@ func BenchmarkSessionStartup(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// Spec.Clock starts a command's wall clock at a release commit's time (libfaketime, which
+// scripts/setup.sh installs); timers and later commands are unaffected.
+func TestBwrapClock(t *testing.T) {
+	if FakeTimeLib() == "" {
+		t.Skip("libfaketime is not installed (scripts/setup.sh installs it)")
+	}
+	s := start(t, &Bwrap{forceForwarder: true}, Config{})
+	work := t.TempDir()
+	at := time.Date(2016, 2, 10, 12, 0, 0, 0, time.UTC)
+	var out bytes.Buffer
+	err := s.Run(context.Background(), &Spec{
+		Args: []string{"sh", "-c", "date -u +%Y-%m-%dT%H; sleep 1; date -u +%Y-%m-%dT%H"}, Dir: work, Writable: []string{work},
+		Env: []string{"PATH=" + defaultPath}, Stdout: &out, Stderr: &out, Clock: at,
+	})
+	if err != nil || out.String() != "2016-02-10T12\n2016-02-10T12\n" {
+		t.Errorf("with Clock: %q, %v", out.String(), err)
+	}
+	got, err := sh(t, s, work, "date -u +%Y")
+	if err != nil || strings.TrimSpace(got) != strconv.Itoa(time.Now().UTC().Year()) {
+		t.Errorf("without Clock: %q, %v", got, err)
+	}
+}
+
+// The none executor cannot set the clock (TLS to real hosts would fail): it says so.
+func TestNoneClock(t *testing.T) {
+	s, err := None{}.Start(context.Background(), Config{Timeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out bytes.Buffer
+	err = s.Run(context.Background(), &Spec{Args: []string{"date", "-u", "+%Y"}, Dir: t.TempDir(), Env: []string{"PATH=" + defaultPath},
+		Stdout: &out, Stderr: &out, Clock: time.Date(2016, 2, 10, 12, 0, 0, 0, time.UTC)})
+	if err != nil || !strings.Contains(out.String(), "the build sees the real clock") || !strings.Contains(out.String(), strconv.Itoa(time.Now().UTC().Year())) {
+		t.Errorf("none with Clock: %q, %v", out.String(), err)
 	}
 }

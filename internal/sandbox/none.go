@@ -51,6 +51,9 @@ func (s *noneSession) Run(ctx context.Context, spec *Spec) error {
 	cmd.Dir = spec.Dir
 	cmd.Env = spec.Env
 	cmd.Stdout, cmd.Stderr = limitOutputs(spec.Stdout, spec.Stderr)
+	if !spec.Clock.IsZero() && spec.Stderr != nil {
+		fmt.Fprintf(spec.Stderr, "vouch: the build sees the real clock, not %s (setting it needs --sandbox bwrap, whose proxy certificates are valid then)\n", spec.Clock.UTC().Format(time.RFC3339))
+	}
 	// Background processes holding the output pipes must not keep Run waiting forever.
 	cmd.WaitDelay = waitDelay
 	// Own process group so the whole tree dies on timeout.

@@ -5,6 +5,9 @@ package sandbox
 import (
 	"context"
 	"io"
+	"os"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vouch-dev/vouch/internal/egress"
@@ -38,6 +41,11 @@ type Spec struct {
 	// (e.g. a toolchain cache inside $VOUCH_HOME).
 	ReadOnly       []string
 	Stdout, Stderr io.Writer
+	// Clock, when set, is the time the command's clock starts at (a release commit's time,
+	// for builds that stamp the date into their output). The bwrap executor sets it with
+	// libfaketime, whose absence it logs; the none executor cannot (TLS to real hosts would
+	// fail under an old clock) and logs that it runs the real clock.
+	Clock time.Time
 }
 
 // Executor starts build sessions.
@@ -65,4 +73,47 @@ type ExitError struct {
 
 func (e *ExitError) Error() string {
 	return "command " + quoteArgs(e.Args) + " exited with status " + itoa(e.Code)
+}
+
+// fakeTimeLibs are where distributions install libfaketime's thread-safe library.
+var fakeTimeLibs = []string{
+	"/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1",
+	"/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1",
+	"/usr/lib64/faketime/libfaketimeMT.so.1",
+	"/usr/lib/faketime/libfaketimeMT.so.1",
+	"/usr/local/lib/faketime/libfaketimeMT.so.1",
+}
+
+// FakeTimeLib is the libfaketime library used for Spec.Clock, "" when none is installed.
+func FakeTimeLib() string {
+	for _, p := range fakeTimeLibs {
+		if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+			return p
+		}
+	}
+	return ""
+}
+
+// clockEnv is the environment that starts a command's clock at t (libfaketime at lib): the
+// wall clock only (timers and monotonic time run as they are), file times as they are.
+func clockEnv(env []string, t time.Time, lib string) []string {
+	out := append([]string(nil), env...)
+	preload := lib
+	hasTZ := false
+	for i, kv := range out {
+		switch k, v, _ := strings.Cut(kv, "="); k {
+		case "LD_PRELOAD":
+			preload = lib + " " + v
+			out[i] = ""
+		case "TZ":
+			hasTZ = true
+		}
+	}
+	out = slices.DeleteFunc(out, func(kv string) bool { return kv == "" })
+	out = append(out, "LD_PRELOAD="+preload, "FAKETIME=@"+t.UTC().Format("2006-01-02 15:04:05"),
+		"NO_FAKE_STAT=1", "FAKETIME_DONT_FAKE_MONOTONIC=1", "DONT_FAKE_MONOTONIC=1")
+	if !hasTZ {
+		out = append(out, "TZ=UTC") // FAKETIME is read as local time
+	}
+	return out
 }

@@ -12,7 +12,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/vouch-dev/vouch/internal/definition"
 	"github.com/vouch-dev/vouch/internal/ecosystem"
@@ -215,6 +217,23 @@ func (e *Ecosystem) installWithoutTestTools(ctx context.Context, env *ecosystem.
 func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinition, env *ecosystem.Env, tool, installer *Tool, pkgDir string, buildEnv []string, run func(dir string, reason verdict.Reason, args ...string) error) (string, error) {
 	p := def.Strategy.Params
 	rootDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
+	if p["clock"] == "commit" {
+		// Builds that stamp the date (copyright years, man pages, banners) see the release
+		// commit's time, as the publisher's build saw a time close to it.
+		if t, err := commitTime(ctx, env.SrcDir); err != nil {
+			fmt.Fprintf(env.Log, "vouch: the release commit's time is unknown (%v): the build sees the real clock\n", err)
+		} else {
+			c := *env
+			c.Clock = t
+			env = &c
+			buildEnv = append(append([]string(nil), buildEnv...), fmt.Sprintf("SOURCE_DATE_EPOCH=%d", t.Unix()))
+			fmt.Fprintf(env.Log, "vouch: build scripts run with the clock at the release commit's time, %s (SOURCE_DATE_EPOCH=%d)\n", t.UTC().Format(time.RFC3339), t.Unix())
+			run = func(dir string, reason verdict.Reason, args ...string) error {
+				fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
+				return ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(installer, dir, env, buildEnv, args...)), reason, "npm "+strings.Join(args, " "))
+			}
+		}
+	}
 	for _, s := range strings.Split(p["root_scripts"], ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -269,6 +288,19 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		defer restore()
 	}
 	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool)
+}
+
+// commitTime is the committer time of the checkout's HEAD.
+func commitTime(ctx context.Context, srcDir string) (time.Time, error) {
+	out, err := exec.CommandContext(ctx, "git", "-C", srcDir, "-c", "safe.directory=*", "log", "-1", "--format=%ct", "HEAD").Output()
+	if err != nil {
+		return time.Time{}, err
+	}
+	sec, err := strconv.ParseInt(strings.TrimSpace(string(out)), 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("commit time %q: %w", out, err)
+	}
+	return time.Unix(sec, 0), nil
 }
 
 // PublishTools are the publishing CLIs vouch recognises: they copy the package into a
@@ -374,6 +406,7 @@ func (e *Ecosystem) spec(tool *Tool, dir string, env *ecosystem.Env, buildEnv []
 		Writable: nonEmpty(env.SrcDir, env.OutDir, env.WorkDir),
 		Stdout:   env.Log,
 		Stderr:   env.Log,
+		Clock:    env.Clock,
 	}
 	s.ReadOnly = append(s.ReadOnly, env.ReadOnly...)
 	if tool.Dir != "" {

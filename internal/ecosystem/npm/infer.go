@@ -146,6 +146,8 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			params["scripts"] = s
 		}
 		params["tests"] = "skip" // see scriptShell; "run" runs them
+		// Build scripts see the release commit's time ("real": the machine's clock).
+		params["clock"] = "commit"
 		if params["install"] == "install" && up.PublishedAt.IsZero() {
 			def.Notes = append(def.Notes, definition.DriftNote+"the repository has no lockfile and the registry no trustworthy publish times, so dependencies resolve to their newest versions; files generated from them may differ from the publisher's (a committed lockfile fixes this)")
 		}
