@@ -173,7 +173,7 @@ func (p *Pipeline) Rebuild(ctx context.Context, t target.Target, def *definition
 	// compare
 	t0 = time.Now()
 	p.progress("comparing with the registry's artifact")
-	err = p.compare(eco, def, up, rebuilt, res)
+	err = p.compare(eco, def, up, rebuilt, res, run.leftOut)
 	res.TimingsMS.Compare = ms(time.Since(t0))
 	if err != nil {
 		fail(res, err)
@@ -188,6 +188,7 @@ type run struct {
 	log     bytes.Buffer
 	workDir string
 	rebuilt string
+	leftOut []string // repository files the checkout lacks (the remote did not serve them)
 }
 
 func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, r *run) (string, error) {
@@ -227,6 +228,7 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 		if err != nil {
 			return "", verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+def.Location.Ref, err)
 		}
+		r.leftOut = leftOut
 		if len(leftOut) > 0 {
 			f := fmt.Sprintf("%d files of the repository at %s could not be fetched from %s and are missing from the build's checkout (%s)",
 				len(leftOut), short(def.Location.Ref), def.Location.Repo, strings.Join(leftOut[:min(3, len(leftOut))], ", "))
@@ -274,7 +276,7 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 	return keep, nil
 }
 
-func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, rebuilt string, res *verdict.Result) error {
+func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, rebuilt string, res *verdict.Result, leftOut []string) error {
 	set := eco.Stabilizers(up.Artifact)
 	custom, err := stabilize.Custom(def.Stabilizers)
 	if err != nil {
@@ -312,6 +314,10 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 				res.Message += "; " + n
 			}
 		}
+		if missing := unserved(sum.OnlyUpstream, leftOut); len(missing) > 0 {
+			res.Message += fmt.Sprintf("; %d of the files only the registry's artifact has are in the repository, but its remote did not serve them to the checkout (%s)",
+				len(missing), strings.Join(missing[:min(3, len(missing))], ", "))
+		}
 		if local := workingTreeFiles(sum.OnlyUpstream); len(local) > 0 {
 			res.Message += fmt.Sprintf("; %d published files look like the publisher's working tree, not the repository (%s): publish from a clean checkout, or list the package's files in \"files\"",
 				len(local), strings.Join(local[:min(3, len(local))], ", "))
@@ -321,6 +327,25 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 		}
 	}
 	return nil
+}
+
+// unserved picks the artifact paths (package/dist/x.js) whose file the checkout lacks
+// (leftOut, repository paths such as dist/x.js or packages/p/dist/x.js).
+func unserved(artifactPaths, leftOut []string) []string {
+	var out []string
+	for _, a := range artifactPaths {
+		_, rel, ok := strings.Cut(a, "/")
+		if !ok {
+			continue
+		}
+		for _, l := range leftOut {
+			if l == rel || strings.HasSuffix(l, "/"+rel) {
+				out = append(out, a)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // checkoutName is the directory name a clone of repo gets (git clone's default), "src" when

@@ -1,6 +1,7 @@
 package rebuild
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -30,5 +31,14 @@ func TestCheckoutName(t *testing.T) {
 		if got := checkoutName(repo); got != want {
 			t.Errorf("checkoutName(%q) = %q, want %q", repo, got, want)
 		}
+	}
+}
+
+func TestUnserved(t *testing.T) {
+	got := unserved([]string{"package/dist/aws-sdk.js", "package/dist/other.js", "package/README.md", "odd"},
+		[]string{"dist/aws-sdk.js", "packages/x/README.md", "benchmark/huge.yaml"})
+	want := []string{"package/dist/aws-sdk.js", "package/README.md"}
+	if !slices.Equal(got, want) {
+		t.Errorf("unserved = %v, want %v", got, want)
 	}
 }
