@@ -168,12 +168,15 @@ func TestNPMSourceShapes(t *testing.T) {
 			purl: "pkg:npm/testbuild-fixture@5.2.0",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
 				files := map[string]string{
-					"package.json": `{"name": "testbuild-fixture", "version": "5.2.0", "files": ["dist"], "scripts": {"build": "node build.js", "test": "npm run build && node -e \"process.exit(4)\"", "prepublishOnly": "npm run test"}, "repository": "fixture/testbuild"}` + "\n",
+					"package.json": `{"name": "testbuild-fixture", "version": "5.2.0", "files": ["dist"], "scripts": {"build": "node build.js && cp {LICENSE,NOTICE}.txt dist/", "test": "npm run build && node -e \"process.exit(4)\"", "prepublishOnly": "npm run test"}, "repository": "fixture/testbuild"}` + "\n",
 					"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/fv.js', '// built\\n');\n",
+					"LICENSE.txt":  "MIT\n",
+					"NOTICE.txt":   "notice\n", // the build copies both with a brace expansion, as macOS's sh (bash) does
 					".gitignore":   "dist/\n",
 				}
 				dir, commit := f.repo("testbuild", files, "v5.2.0")
-				f.npmRun(dir, "run", "build")
+				f.npmRun(dir, "exec", "--", "node", "build.js")
+				writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"LICENSE.txt": "MIT\n", "NOTICE.txt": "notice\n"})
 				return f.npmPack(dir), commit, nil
 			},
 			evidence: "tag:v5.2.0", strategy: "npm-build-pack",

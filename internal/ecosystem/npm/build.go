@@ -602,6 +602,11 @@ fi
 # Publish guards (see publishGuards) pass: the version is published already.
 PATH="${0%/bin/*}/guard-bin:$PATH"
 export PATH
+# Scripts were written against macOS's sh, which is bash ("cp ../{LICENSE,README}.md ."):
+# bash runs them when it is installed, and dash-only scripts alike.
+if [ -x /bin/bash ]; then
+	exec /bin/bash "$@"
+fi
 exec /bin/sh "$@"
 `
 
