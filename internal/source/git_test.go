@@ -438,6 +438,30 @@ func TestLocate(t *testing.T) {
 		}
 	})
 
+	t.Run("published from a commit after the tag", func(t *testing.T) {
+		// bcrypt 5.1.1: tagged, then release files committed, then published.
+		f := newFixture(t)
+		tagged := f.commit("1.0.0", map[string]string{"package.json": pkgJSON("widget", "1.0.0"), "index.js": "v1\n", "ci.sh": "old\n", "alpine.sh": "a\n"})
+		f.git("tag", "v1.0.0")
+		f.git("rm", "-q", "alpine.sh")
+		published := f.commit("release files", map[string]string{"ci.sh": "new\n", "docker.sh": "d\n"})
+		f.commit("2.0.0", map[string]string{"package.json": pkgJSON("widget", "2.0.0"), "index.js": "v2\n", "docker.sh": "d2\n"})
+		r := sync1(t, f)
+		upstream := map[string]string{"index.js": BlobHash([]byte("v1\n")), "ci.sh": BlobHash([]byte("new\n")), "docker.sh": BlobHash([]byte("d\n"))}
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", UpstreamFiles: upstream})
+		want := definition.Location{Repo: f.URL, Ref: published, Evidence: "content_search(after tag v1.0.0)"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+		// When the tag's files are the published ones, the tag stands.
+		upstream["ci.sh"], upstream["docker.sh"] = BlobHash([]byte("old\n")), BlobHash([]byte("nowhere\n"))
+		delete(upstream, "docker.sh")
+		loc, err = Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", UpstreamFiles: upstream})
+		if want := (definition.Location{Repo: f.URL, Ref: tagged, Evidence: "tag:v1.0.0"}); err != nil || loc != want {
+			t.Errorf("Locate(tag's files) = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
 	t.Run("gitHead", func(t *testing.T) {
 		f := newFixture(t)
 		c1 := f.commit("one", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})

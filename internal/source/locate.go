@@ -133,6 +133,9 @@ func Locate(ctx context.Context, repo *Repo, q Query) (definition.Location, erro
 	if err := l.fromTags(ctx); err != nil {
 		return definition.Location{}, err
 	} else if l.found != nil {
+		if commit, c, ok := l.laterThanTag(ctx, l.found); ok {
+			return loc(commit, c, "content_search(after tag "+l.found.tag+")"), nil
+		}
 		return loc(l.found.commit, l.found.c, "tag:"+l.found.tag), nil
 	}
 
@@ -398,6 +401,73 @@ func (l *locator) fromManifestHistory(ctx context.Context, dir string) (string, 
 	}
 	c, ok := l.validate(ctx, setBy, false, "manifest history commit "+setBy[:12])
 	return setBy, c, ok
+}
+
+// maxAfterTag bounds the commits after a release tag that laterThanTag scores.
+const maxAfterTag = 200
+
+// laterThanTag handles a release published from a commit after its tag (the maintainer tagged,
+// then committed release files, then published): when some upstream files differ from the
+// tag's, the commits after the tag that touch the package directory are scored by content, and
+// the best one that matches more upstream files than the tag and still has the version wins.
+func (l *locator) laterThanTag(ctx context.Context, hit *tagHit) (string, candidate, bool) {
+	if len(l.q.UpstreamFiles) == 0 {
+		return "", candidate{}, false
+	}
+	dir := hit.c.dir
+	at, ok := l.score(ctx, hit.commit, dir)
+	if !ok || at.present == 0 || at.matched == at.present {
+		return "", candidate{}, false
+	}
+	args := []string{"rev-list", "--reverse", "--branches", "^" + hit.commit}
+	if d := cleanDir(dir); d != "" {
+		args = append(args, "--", d)
+	}
+	out, err := l.repo.git(ctx, args...)
+	if err != nil {
+		return "", candidate{}, false
+	}
+	var best scored
+	for i, c := range strings.Fields(string(out)) {
+		if i >= maxAfterTag || ctx.Err() != nil {
+			break
+		}
+		// Files matched less files that differ: a later commit that changed published files
+		// again does not win by matching one more.
+		if s, ok := l.score(ctx, c, dir); ok && net(s) > net(at) && (best.commit == "" || net(s) > net(best)) {
+			best = s
+		}
+	}
+	if best.commit == "" {
+		return "", candidate{}, false
+	}
+	saved := l.tried
+	c, ok := l.validate(ctx, best.commit, false, fmt.Sprintf("commit %s after tag %s (%d/%d files)", best.commit[:12], hit.tag, best.matched, best.present))
+	if !ok || c.dir != hit.c.dir {
+		l.tried = saved
+		return "", candidate{}, false
+	}
+	return best.commit, c, true
+}
+
+func net(s scored) int { return 2*s.matched - s.present }
+
+// score counts the upstream files present in dir at commit and those with upstream's content.
+func (l *locator) score(ctx context.Context, commit, dir string) (scored, bool) {
+	files, err := l.repo.ListFiles(ctx, commit, dir)
+	if err != nil {
+		return scored{}, false
+	}
+	s := scored{commit: commit}
+	for p, want := range l.q.UpstreamFiles {
+		if got, ok := files[p]; ok {
+			s.present++
+			if got == want {
+				s.matched++
+			}
+		}
+	}
+	return s, true
 }
 
 type scored struct {
