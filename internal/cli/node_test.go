@@ -30,9 +30,15 @@ func TestLegacyNodeForGulp3(t *testing.T) {
 		"bin/node":     "#!/bin/sh\nexport LEGACY_NODE=10.24.1\nexec " + hostNode + " \"$@\"\n",
 	})
 	f.reg.Publish(f.npmPack(nodeDir))
+	node8Dir := filepath.Join(f.root, "node8-pkg")
+	writeFiles(t, node8Dir, map[string]string{
+		"package.json": `{"name": "` + npm.NodePackage() + `", "version": "8.17.0"}` + "\n",
+		"bin/node":     "#!/bin/sh\nexport LEGACY_NODE=8.17.0\nexec " + hostNode + " \"$@\"\n",
+	})
+	f.reg.Publish(f.npmPack(node8Dir))
 	gulpDir := filepath.Join(f.root, "gulp-pkg")
 	writeFiles(t, gulpDir, map[string]string{"package.json": `{"name": "gulp", "version": "3.9.1"}` + "\n", "index.js": "module.exports = {};\n"})
-	f.reg.Publish(f.npmPack(gulpDir))
+	gulp := f.reg.Publish(f.npmPack(gulpDir))
 
 	files := map[string]string{
 		"package.json": `{"name": "gulp3-fixture", "version": "2.0.0", "main": "dist/index.js", "files": ["dist"],
@@ -56,5 +62,16 @@ func TestLegacyNodeForGulp3(t *testing.T) {
 	log, _ := os.ReadFile(res.BuildLog)
 	if !strings.Contains(string(log), "scripts run with Node.js 10.24.1") {
 		t.Errorf("build log does not say which Node.js ran the scripts:\n%s", log)
+	}
+
+	// With a lockfile of that era (natives < 1.1.3 aborts on Node.js 10), Node.js 8.
+	files["package.json"] = strings.NewReplacer("gulp3-fixture", "gulp3-locked", "fixture/gulp3", "fixture/gulp3locked").Replace(files["package.json"])
+	files["yarn.lock"] = "# yarn lockfile v1\n\n\ngulp@^3.9.1:\n  version \"3.9.1\"\n  resolved \"" + gulp.TarballURL + "#" + gulp.Shasum + "\"\n  integrity " + gulp.Integrity + "\n"
+	dir, _ = f.repo("gulp3locked", files, "v2.0.0")
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"index.js": "module.exports = \"8.17.0\";\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res = f.rebuildJSON("pkg:npm/gulp3-locked@2.0.0")
+	if code != 0 || !res.Verdict.Success() || res.Toolchain["node"] != "8.17.0" {
+		t.Fatalf("locked: exit %d verdict %s (%s) toolchain %v: %s\nlog: %s", code, res.Verdict, res.Reason, res.Toolchain, res.Message, res.BuildLog)
 	}
 }

@@ -148,7 +148,8 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		params["tests"] = "skip" // see scriptShell; "run" runs them
 		// Build scripts see the release commit's time ("real": the machine's clock).
 		params["clock"] = "commit"
-		if params["install"] == "install" && up.PublishedAt.IsZero() {
+		yarnLocked := params["install"] == "install" && hasFile(ctx, repo, loc.Ref, path.Join(params["install_dir"], "yarn.lock"))
+		if params["install"] == "install" && !yarnLocked && up.PublishedAt.IsZero() {
 			def.Notes = append(def.Notes, definition.DriftNote+"the repository has no lockfile and the registry no trustworthy publish times, so dependencies resolve to their newest versions; files generated from them may differ from the publisher's (a committed lockfile fixes this)")
 		}
 		if pubTool != "" {
@@ -179,10 +180,21 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if legacy == 0 && rootMan != nil {
 			legacy = rootMan.legacyNodeMajor()
 		}
+		locked := params["install"] == "ci" || hasFile(ctx, repo, loc.Ref, path.Join(params["install_dir"], "yarn.lock"))
+		if legacy > 0 && locked {
+			// A lockfile of gulp 3's era pins its dependencies then (natives < 1.1.3, which
+			// aborts on Node.js 10): they run on the Node.js of that era. Without one, the
+			// newest dependencies are more likely to need Node.js 10.
+			legacy = 8
+		}
 		if hostMajor, ok := parseRelease(nodeV); ok && legacy > 0 && hostMajor[0] > legacy {
 			if v, err := e.Toolchains.ResolveNode(ctx, strconv.Itoa(legacy)); err == nil {
 				def.Toolchain["node"] = v
-				def.Notes = append(def.Notes, fmt.Sprintf("the build uses gulp 3, which does not run on Node.js ≥ 12: scripts run with Node.js %s (%s from the registry)", v, NodePackage()))
+				lock := ""
+				if locked {
+					lock = ", with its lockfile's dependencies of that era"
+				}
+				def.Notes = append(def.Notes, fmt.Sprintf("the build uses gulp 3, which does not run on Node.js ≥ 12: scripts run with Node.js %s (%s from the registry%s)", v, NodePackage(), lock))
 			} else {
 				def.Notes = append(def.Notes, fmt.Sprintf("the build uses gulp 3, which does not run on Node.js ≥ 12, but no Node.js %d is available: %v", legacy, err))
 			}
