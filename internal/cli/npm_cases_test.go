@@ -422,3 +422,27 @@ func TestMismatchNamesUncommittedChanges(t *testing.T) {
 		t.Errorf("message %q does not name the uncommitted file", res.Message)
 	}
 }
+
+// Only package.json differs (koa-router 7.4.0: a devDependency and a script edited before
+// publishing): the mismatch says so, and does not blame dependency drift.
+func TestMismatchOnlyInTheManifest(t *testing.T) {
+	f := newFixture(t)
+	f.reg.WithoutPublishTimes()
+	pj := `{"name": "manifest-fixture", "version": "7.4.0", "files": ["dist"], "scripts": {"prepublishOnly": "node build.js", "test": "mocha"}, "repository": "fixture/manifest"}` + "\n"
+	files := map[string]string{
+		"package.json": pj,
+		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', 'module.exports = 1;\\n');\n",
+		".gitignore":   "dist/\n",
+	}
+	dir, _ := f.repo("manifest", files, "v7.4.0")
+	f.npmRun(dir, "run", "prepublishOnly")
+	writeFiles(t, dir, map[string]string{"package.json": strings.Replace(pj, `"test": "mocha"`, `"test": "mocha test/**/*.js"`, 1)})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/manifest-fixture@7.4.0")
+	if code != 1 || res.Verdict != verdict.Mismatch || res.Reason != verdict.ReasonContentMismatch {
+		t.Fatalf("exit %d verdict %s (%s), want 1 mismatch content_mismatch: %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if !strings.Contains(res.Message, "only the manifest differs") || strings.Contains(res.Message, "dependency drift") {
+		t.Errorf("message %q", res.Message)
+	}
+}

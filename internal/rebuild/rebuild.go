@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -310,9 +311,14 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 		res.Message = fmt.Sprintf("%d differences after stabilization", sum.Differences)
 		for _, n := range def.Notes {
 			// Newer dependencies change what a build generates, not which files it makes.
-			if (strings.HasPrefix(n, definition.DriftNote) || strings.HasPrefix(n, definition.UncommittedNote)) && len(sum.Changed) > 0 {
+			// (A manifest that differs is the publisher's edit, not a dependency's output.)
+			if strings.HasPrefix(n, definition.DriftNote) && slices.ContainsFunc(sum.Changed, func(c string) bool { return path.Base(c) != "package.json" }) ||
+				strings.HasPrefix(n, definition.UncommittedNote) && len(sum.Changed) > 0 {
 				res.Message += "; " + n
 			}
+		}
+		if len(sum.Changed) == 1 && path.Base(sum.Changed[0]) == "package.json" && len(sum.OnlyUpstream)+len(sum.OnlyRebuild) == 0 {
+			res.Message += "; only the manifest differs: the publisher changed package.json beyond the version before publishing (uncommitted edits, or another commit)"
 		}
 		if missing := unserved(sum.OnlyUpstream, leftOut); len(missing) > 0 {
 			res.Message += fmt.Sprintf("; %d of the files only the registry's artifact has are in the repository, but its remote did not serve them to the checkout (%s)",
