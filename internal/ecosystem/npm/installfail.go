@@ -18,6 +18,7 @@ import (
 var (
 	urlRE     = regexp.MustCompile(`https?://[^\s'"]+`)
 	notInReg  = regexp.MustCompile(`'([^'\s]+)' is not in (?:this|the npm) registry`)
+	noTarget  = regexp.MustCompile(`No matching version found for (\S+?)\.?$`)
 	gitRemote = regexp.MustCompile(`git (?:--no-replace-objects )?ls-remote (?:-h -t )?(\S+)`)
 )
 
@@ -45,6 +46,10 @@ func installProblems(out []byte) (missing, gitDeps []string) {
 		}
 		if m := notInReg.FindStringSubmatch(line); m != nil {
 			add(&missing, m[1])
+			continue
+		}
+		if m := noTarget.FindStringSubmatch(line); m != nil {
+			add(&missing, m[1]) // ETARGET: no version in the range (a mirror that lacks it)
 			continue
 		}
 		if m := gitRemote.FindStringSubmatch(line); m != nil {
@@ -93,7 +98,7 @@ func installFailure(err error, what string, out []byte) error {
 	missing, gitDeps := installProblems(out)
 	var why []string
 	if len(missing) > 0 {
-		why = append(why, fmt.Sprintf("the registry does not serve %d of the packages it needs (HTTP 404: %s): the registry or mirror lacks them", len(missing), listSome(missing, 3)))
+		why = append(why, fmt.Sprintf("the registry does not serve %d of the packages it needs (HTTP 404 or no matching version: %s): the registry or mirror lacks them", len(missing), listSome(missing, 3)))
 	}
 	if len(gitDeps) > 0 {
 		why = append(why, fmt.Sprintf("git dependencies could not be fetched (%s): the build reaches package registries only", listSome(gitDeps, 3)))

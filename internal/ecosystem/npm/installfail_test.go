@@ -38,6 +38,11 @@ func TestInstallProblems(t *testing.T) {
 			git:     []string{"ssh://git@github.com/jkroso/v8-argv.git"},
 			missing: nil,
 		},
+		{
+			name:    "no matching version",
+			out:     "npm error code ETARGET\nnpm error notarget No matching version found for @less/test-data@^3.13.0.\nnpm error notarget In most cases you\n",
+			missing: []string{"@less/test-data@^3.13.0"},
+		},
 		{name: "other failure", out: "npm error code ERESOLVE\nnpm error 404 reasons to fail\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -54,7 +59,7 @@ func TestInstallProblems(t *testing.T) {
 	exit := &sandbox.ExitError{Code: 1}
 	err := installFailure(exit, "npm ci", []byte("npm error 404 Not Found - GET https://registry.npmjs.org/a/-/a-1.0.0.tgz - Not found\n"))
 	ve, ok := verdict.As(err)
-	if !ok || ve.Verdict != verdict.BuildFailed || ve.Reason != verdict.ReasonInstallFailed || !strings.Contains(ve.Msg, "does not serve 1 of the packages it needs (HTTP 404: a@1.0.0)") {
+	if !ok || ve.Verdict != verdict.BuildFailed || ve.Reason != verdict.ReasonInstallFailed || !strings.Contains(ve.Msg, "does not serve 1 of the packages it needs (HTTP 404 or no matching version: a@1.0.0)") {
 		t.Errorf("installFailure = %v", err)
 	}
 	if !errors.Is(err, exit) {
