@@ -125,6 +125,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			if err := installFailure(err, "yarn "+strings.Join(args, " "), out.Bytes()); err != nil {
 				return "", err
 			}
+			env, buildEnv = releaseClock(ctx, p, env, buildEnv) // run sees them too
 			return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)
 		}
 		if install != "ci" && install != "install" {
@@ -170,6 +171,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if !hadLock {
 			_ = os.Remove(lock)
 		}
+		env, buildEnv = releaseClock(ctx, p, env, buildEnv) // run sees them too
 		return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
@@ -217,23 +219,6 @@ func (e *Ecosystem) installWithoutTestTools(ctx context.Context, env *ecosystem.
 func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinition, env *ecosystem.Env, tool, installer *Tool, pkgDir string, buildEnv []string, run func(dir string, reason verdict.Reason, args ...string) error) (string, error) {
 	p := def.Strategy.Params
 	rootDir := filepath.Join(env.SrcDir, filepath.FromSlash(p["install_dir"]))
-	if p["clock"] == "commit" {
-		// Builds that stamp the date (copyright years, man pages, banners) see the release
-		// commit's time, as the publisher's build saw a time close to it.
-		if t, err := commitTime(ctx, env.SrcDir); err != nil {
-			fmt.Fprintf(env.Log, "vouch: the release commit's time is unknown (%v): the build sees the real clock\n", err)
-		} else {
-			c := *env
-			c.Clock = t
-			env = &c
-			buildEnv = append(append([]string(nil), buildEnv...), fmt.Sprintf("SOURCE_DATE_EPOCH=%d", t.Unix()))
-			fmt.Fprintf(env.Log, "vouch: build scripts run with the clock at the release commit's time, %s (SOURCE_DATE_EPOCH=%d)\n", t.UTC().Format(time.RFC3339), t.Unix())
-			run = func(dir string, reason verdict.Reason, args ...string) error {
-				fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-				return ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(installer, dir, env, buildEnv, args...)), reason, "npm "+strings.Join(args, " "))
-			}
-		}
-	}
 	for _, s := range strings.Split(p["root_scripts"], ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -288,6 +273,25 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		defer restore()
 	}
 	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool)
+}
+
+// releaseClock returns env and buildEnv for the steps after the install: with the strategy
+// parameter clock: commit, they see the release commit's time (Env.Clock, and
+// SOURCE_DATE_EPOCH), as builds that stamp the date (copyright years, man pages, banners) saw
+// a time close to it on the publisher's machine.
+func releaseClock(ctx context.Context, p map[string]string, env *ecosystem.Env, buildEnv []string) (*ecosystem.Env, []string) {
+	if p["clock"] != "commit" {
+		return env, buildEnv
+	}
+	t, err := commitTime(ctx, env.SrcDir)
+	if err != nil {
+		fmt.Fprintf(env.Log, "vouch: the release commit's time is unknown (%v): the build sees the real clock\n", err)
+		return env, buildEnv
+	}
+	c := *env
+	c.Clock = t
+	fmt.Fprintf(env.Log, "vouch: build scripts run with the clock at the release commit's time, %s (SOURCE_DATE_EPOCH=%d)\n", t.UTC().Format(time.RFC3339), t.Unix())
+	return &c, append(append([]string(nil), buildEnv...), fmt.Sprintf("SOURCE_DATE_EPOCH=%d", t.Unix()))
 }
 
 // commitTime is the committer time of the checkout's HEAD.

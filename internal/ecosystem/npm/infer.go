@@ -51,7 +51,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	if err != nil {
 		return nil, err
 	}
-	upFiles, upMan, err := upstreamFileList(up.Path)
+	upPkg, err := readUpstream(up.Path)
 	if err != nil {
 		return nil, err
 	}
@@ -60,7 +60,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonNoPackageDir, "listing "+dir+" at "+loc.Ref, err)
 	}
 	var generated []string
-	for _, f := range upFiles {
+	for _, f := range upPkg.files {
 		if _, ok := srcFiles[f]; !ok && f != "package.json" {
 			generated = append(generated, f)
 		}
@@ -85,10 +85,10 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Notes = append(def.Notes, fmt.Sprintf("package.json at the commit says version %q; the build sets %s as the publishing tool did", srcMan.Version, up.Target.Version))
 	}
 	_, hasPrepack := srcMan.Scripts["prepack"]
-	pubTool := publishTool(srcMan, upMan)
+	pubTool := publishTool(srcMan, upPkg.man)
 	var stale []string // published files the repository has with other contents
 	if len(generated) == 0 && !hasPrepack && pubTool == "" {
-		stale = staleFiles(ctx, repo, loc.Ref, cleanDir(dir), up.Path, srcFiles)
+		stale = staleFiles(ctx, repo, loc.Ref, cleanDir(dir), upPkg, srcFiles)
 		if len(stale) > 0 && publishScripts(srcMan.Scripts) == "" {
 			// Nothing regenerates them: the publisher's tree was not the commit's.
 			def.Notes = append(def.Notes, fmt.Sprintf("%s%d published files differ from the repository's at the commit and no script generates them (%s): the package was published from uncommitted changes or from another commit (publish from the tagged commit's clean checkout)",
@@ -97,6 +97,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		}
 	}
 	var rootMan *manifest // the repository root's manifest, when the package is not at the root
+	yarnLocked := false   // a Yarn 1 lockfile pins the dependencies npm installs
 	if len(generated) > 0 || hasPrepack || pubTool != "" || len(stale) > 0 {
 		// A prepack script shapes the tarball even when every file is in the repository
 		// (e.g. `npmignore --auto` writing .npmignore): it needs the dependencies installed.
@@ -148,7 +149,8 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		params["tests"] = "skip" // see scriptShell; "run" runs them
 		// Build scripts see the release commit's time ("real": the machine's clock).
 		params["clock"] = "commit"
-		yarnLocked := params["install"] == "install" && hasFile(ctx, repo, loc.Ref, path.Join(params["install_dir"], "yarn.lock"))
+		// npm ≥ 7 installs the versions a Yarn 1 lockfile pins.
+		yarnLocked = params["install"] == "install" && hasFile(ctx, repo, loc.Ref, path.Join(params["install_dir"], "yarn.lock"))
 		if params["install"] == "install" && !yarnLocked && up.PublishedAt.IsZero() {
 			def.Notes = append(def.Notes, definition.DriftNote+"the repository has no lockfile and the registry no trustworthy publish times, so dependencies resolve to their newest versions; files generated from them may differ from the publisher's (a committed lockfile fixes this)")
 		}
@@ -180,7 +182,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if legacy == 0 && rootMan != nil {
 			legacy = rootMan.legacyNodeMajor()
 		}
-		locked := params["install"] == "ci" || hasFile(ctx, repo, loc.Ref, path.Join(params["install_dir"], "yarn.lock"))
+		locked := params["install"] == "ci" || params["install"] == "yarn" || yarnLocked
 		if legacy > 0 && locked {
 			// A lockfile of gulp 3's era pins its dependencies then (natives < 1.1.3, which
 			// aborts on Node.js 10): they run on the Node.js of that era. Without one, the
@@ -205,7 +207,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Toolchain["npm"] = meta.NpmVersion
 		def.Notes = append(def.Notes, "npm "+meta.NpmVersion+" from the registry's _npmVersion")
 	} else {
-		chosen, notes, err := e.chooseNPM(ctx, repo, loc, dir, upFiles, srcFiles)
+		chosen, notes, err := e.chooseNPM(ctx, repo, loc, dir, upPkg.files, srcFiles)
 		if err != nil {
 			return nil, err
 		}
@@ -332,36 +334,43 @@ func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp st
 }
 
 func upstreamFileSet(tgz string) (map[string]bool, error) {
-	list, _, err := upstreamFileList(tgz)
+	u, err := readUpstream(tgz)
 	if err != nil {
 		return nil, err
 	}
-	set := make(map[string]bool, len(list))
-	for _, f := range list {
+	set := make(map[string]bool, len(u.files))
+	for _, f := range u.files {
 		set[f] = true
 	}
 	return set, nil
 }
 
-// upstreamFileList lists a tarball's regular files relative to its top directory, and
-// returns its package.json.
-func upstreamFileList(tgz string) ([]string, *manifest, error) {
+// upstreamPkg is a package tarball read once: its regular files relative to its top
+// directory (sorted), their contents, and its package.json.
+type upstreamPkg struct {
+	files []string
+	data  map[string][]byte
+	man   *manifest
+}
+
+func readUpstream(tgz string) (*upstreamPkg, error) {
 	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
 	if err != nil {
-		return nil, nil, verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading "+filepath.Base(tgz), err)
+		return nil, verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading "+filepath.Base(tgz), err)
 	}
 	m, prefix, err := tarballManifest(a)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	var out []string
+	u := &upstreamPkg{data: map[string][]byte{}, man: m}
 	for _, en := range a.Entries {
-		if en.Type == archive.TypeFile && strings.HasPrefix(en.Name, prefix) {
-			out = append(out, strings.TrimPrefix(en.Name, prefix))
+		if rel, ok := strings.CutPrefix(en.Name, prefix); ok && en.Type == archive.TypeFile {
+			u.files = append(u.files, rel)
+			u.data[rel] = en.Data
 		}
 	}
-	sort.Strings(out)
-	return out, m, nil
+	sort.Strings(u.files)
+	return u, nil
 }
 
 // maxStaleChecks bounds the repository files read to compare with published ones.
@@ -370,28 +379,13 @@ const maxStaleChecks = 50
 // staleFiles lists the published files (not package.json) that the repository has at commit
 // with other contents, line endings aside: files a build script regenerates (a committed
 // bundle older than the published one). Nil when that cannot be told.
-func staleFiles(ctx context.Context, repo *source.Repo, commit, dir, tgz string, srcFiles map[string]string) []string {
-	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
-	if err != nil {
-		return nil
-	}
-	_, prefix, err := tarballManifest(a)
-	if err != nil {
-		return nil
-	}
+func staleFiles(ctx context.Context, repo *source.Repo, commit, dir string, up *upstreamPkg, srcFiles map[string]string) []string {
 	var differ []string
-	upData := map[string][]byte{}
-	for _, en := range a.Entries {
-		rel, ok := strings.CutPrefix(en.Name, prefix)
-		if en.Type != archive.TypeFile || !ok || rel == "package.json" {
-			continue
-		}
-		if blob, ok := srcFiles[rel]; ok && blob != source.BlobHash(en.Data) {
+	for _, rel := range up.files {
+		if blob, ok := srcFiles[rel]; ok && rel != "package.json" && blob != source.BlobHash(up.data[rel]) {
 			differ = append(differ, rel)
-			upData[rel] = en.Data
 		}
 	}
-	sort.Strings(differ)
 	if len(differ) > maxStaleChecks {
 		differ = differ[:maxStaleChecks]
 	}
@@ -407,7 +401,7 @@ func staleFiles(ctx context.Context, repo *source.Repo, commit, dir, tgz string,
 		if err != nil {
 			return nil
 		}
-		if !bytes.Equal(lf(b), lf(upData[rel])) {
+		if !bytes.Equal(lf(b), lf(up.data[rel])) {
 			stale = append(stale, rel)
 		}
 	}
