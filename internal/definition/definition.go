@@ -65,7 +65,14 @@ type Location struct {
 	// Evidence names what established the commit (provenance, gitHead, cargo_vcs_info, tag,
 	// manifest_history, content_search, definition).
 	Evidence string `json:"evidence,omitempty" yaml:"evidence,omitempty"`
+	// LineEndings is how the working tree's text files end their lines: "" (or "lf") as
+	// committed, "crlf" as Git for Windows checks them out (core.autocrlf=true), for packages
+	// built on Windows whose outputs embed the CR LF.
+	LineEndings string `json:"lineEndings,omitempty" yaml:"lineEndings,omitempty"`
 }
+
+// CRLF is the Location.LineEndings of a Windows checkout.
+const CRLF = "crlf"
 
 // Strategy names how to build and with which parameters.
 type Strategy struct {
@@ -147,6 +154,9 @@ func (d *BuildDefinition) Validate() error {
 		if filepath.IsAbs(dir) || clean == ".." || strings.HasPrefix(clean, "../") {
 			p = append(p, "location.dir must stay inside the repository")
 		}
+	}
+	if le := d.Location.LineEndings; le != "" && le != "lf" && le != CRLF {
+		p = append(p, `location.lineEndings must be "lf" or "crlf"`)
 	}
 	if d.Strategy.Name == "" {
 		p = append(p, "strategy.name is required")

@@ -220,12 +220,16 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 			return "", err
 		}
 	} else {
-		p.progress("checking out %s", short(def.Location.Ref))
+		if def.Location.LineEndings == definition.CRLF {
+			p.progress("checking out %s with CR LF line endings (a Windows checkout)", short(def.Location.Ref))
+		} else {
+			p.progress("checking out %s", short(def.Location.Ref))
+		}
 		repo, err := p.Mirrors.Sync(ctx, def.Location.Repo)
 		if err != nil {
 			return "", err
 		}
-		leftOut, err := repo.Checkout(ctx, def.Location.Ref, src)
+		leftOut, err := repo.CheckoutWith(ctx, def.Location.Ref, src, source.CheckoutOptions{CRLF: def.Location.LineEndings == definition.CRLF})
 		if err != nil {
 			return "", verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+def.Location.Ref, err)
 		}

@@ -294,6 +294,24 @@ func TestCheckoutCRLF(t *testing.T) {
 			t.Errorf("%s = %q, %v; want %q", p, got, err, want)
 		}
 	}
+	// A Windows checkout: text files get CR LF, binary ones and pinned eols keep theirs.
+	win := filepath.Join(t.TempDir(), "win")
+	if _, err := r.CheckoutWith(ctx, c, win, CheckoutOptions{CRLF: true}); err != nil {
+		t.Fatal(err)
+	}
+	for p, want := range map[string]string{
+		"a.txt":    "one\r\ntwo\r\n",
+		"run.bat":  "@echo off\r\nexit\r\n",
+		"data.bin": "x\r\ny",
+	} {
+		got, err := os.ReadFile(filepath.Join(win, p))
+		if err != nil || string(got) != want {
+			t.Errorf("CRLF checkout: %s = %q, %v; want %q", p, got, err, want)
+		}
+	}
+	if st, err := gitRun(ctx, win, "", maxGitOutput, "status", "--porcelain"); err != nil || len(st) != 0 {
+		t.Errorf("CRLF checkout: git status = %q, %v; want a clean tree", st, err)
+	}
 	cmd := exec.Command("git", "rev-parse", "HEAD")
 	cmd.Dir = dst
 	out, err := cmd.Output()
@@ -459,6 +477,32 @@ func TestLocate(t *testing.T) {
 		loc, err = Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", UpstreamFiles: upstream})
 		if want := (definition.Location{Repo: f.URL, Ref: tagged, Evidence: "tag:v1.0.0"}); err != nil || loc != want {
 			t.Errorf("Locate(tag's files) = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
+	t.Run("published from a commit after the tag that changed only the manifest", func(t *testing.T) {
+		// koa-router 7.4.0: tagged, then a devDependency dropped, then published.
+		f := newFixture(t)
+		tagged := f.commit("1.0.0", map[string]string{"package.json": pkgJSON("widget", "1.0.0"), "index.js": "v1\n"})
+		f.git("tag", "v1.0.0")
+		f.commit("docs", map[string]string{"README.md": "r\n"})
+		publishedJSON := strings.Replace(pkgJSON("widget", "1.0.0"), "{", `{"description":"drop a devDependency",`, 1)
+		published := f.commit("drop a devDependency", map[string]string{"package.json": publishedJSON})
+		f.commit("index", map[string]string{"index.js": "v1.1\n"})
+		f.commit("a later manifest", map[string]string{"package.json": publishedJSON + " "})
+		r := sync1(t, f)
+		q := Query{Repo: f.URL, Name: "widget", Version: "1.0.0",
+			UpstreamFiles: map[string]string{"index.js": BlobHash([]byte("v1\n"))}, UpstreamManifest: BlobHash([]byte(publishedJSON))}
+		loc, err := Locate(ctx, r, q)
+		want := definition.Location{Repo: f.URL, Ref: published, Evidence: "content_search(after tag v1.0.0)"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+		// A manifest no commit has (a publishing tool rewrote it): the tag stands.
+		q.UpstreamManifest = BlobHash([]byte(`{"name":"widget","version":"1.0.0","gitHead":"x"}`))
+		loc, err = Locate(ctx, r, q)
+		if want := (definition.Location{Repo: f.URL, Ref: tagged, Evidence: "tag:v1.0.0"}); err != nil || loc != want {
+			t.Errorf("Locate(rewritten manifest) = %+v, %v; want %+v", loc, err, want)
 		}
 	})
 

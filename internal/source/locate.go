@@ -33,6 +33,10 @@ type Query struct {
 	// UpstreamFiles maps package-relative paths of the upstream artifact's files to their git
 	// blob hashes (BlobHash); used by the content search.
 	UpstreamFiles map[string]string
+	// UpstreamManifest is the blob hash of the upstream artifact's manifest, "" if unknown.
+	// It is not among UpstreamFiles (publishing tools rewrite manifests), but when it equals a
+	// commit's it tells which of the commits after a tag the release was published from.
+	UpstreamManifest string
 }
 
 // Search bounds (design §1.2): the history walked for manifests and contents.
@@ -416,8 +420,11 @@ func (l *locator) laterThanTag(ctx context.Context, hit *tagHit) (string, candid
 	}
 	dir := hit.c.dir
 	at, ok := l.score(ctx, hit.commit, dir)
-	if !ok || at.present == 0 || at.matched == at.present {
+	if !ok || at.present == 0 {
 		return "", candidate{}, false
+	}
+	if at.matched == at.present {
+		return l.manifestAfterTag(ctx, hit, at)
 	}
 	args := []string{"rev-list", "--reverse", "--branches", "^" + hit.commit}
 	if d := cleanDir(dir); d != "" {
@@ -451,6 +458,52 @@ func (l *locator) laterThanTag(ctx context.Context, hit *tagHit) (string, candid
 }
 
 func net(s scored) int { return 2*s.matched - s.present }
+
+// manifestAfterTag handles a release whose files are all the tag's but whose manifest is not:
+// published from a later commit that changed only package.json (the maintainer tagged, then
+// dropped a devDependency, then published). The first commit after the tag, within
+// maxAfterTag, that still has every upstream file and has exactly the upstream manifest wins.
+func (l *locator) manifestAfterTag(ctx context.Context, hit *tagHit, at scored) (string, candidate, bool) {
+	if l.q.UpstreamManifest == "" {
+		return "", candidate{}, false
+	}
+	mpath := path.Join(cleanDir(hit.c.dir), l.manifest)
+	if tagged, ok := l.blobAt(ctx, hit.commit, mpath); !ok || tagged == l.q.UpstreamManifest {
+		return "", candidate{}, false
+	}
+	out, err := l.repo.git(ctx, "rev-list", "--reverse", "--branches", "^"+hit.commit, "--", mpath)
+	if err != nil {
+		return "", candidate{}, false
+	}
+	for i, c := range strings.Fields(string(out)) {
+		if i >= maxAfterTag || ctx.Err() != nil {
+			break
+		}
+		if b, ok := l.blobAt(ctx, c, mpath); !ok || b != l.q.UpstreamManifest {
+			continue
+		}
+		if s, ok := l.score(ctx, c, hit.c.dir); !ok || s.matched != at.matched || s.present != at.present {
+			continue
+		}
+		saved := l.tried
+		cand, ok := l.validate(ctx, c, false, fmt.Sprintf("commit %s after tag %s (%s as published)", c[:12], hit.tag, l.manifest))
+		if !ok || cand.dir != hit.c.dir {
+			l.tried = saved
+			continue
+		}
+		return c, cand, true
+	}
+	return "", candidate{}, false
+}
+
+// blobAt is the blob hash of the file p at commit.
+func (l *locator) blobAt(ctx context.Context, commit, p string) (string, bool) {
+	out, err := l.repo.git(ctx, "rev-parse", "--verify", "--quiet", commit+":"+p)
+	if err != nil {
+		return "", false
+	}
+	return strings.TrimSpace(string(out)), true
+}
 
 // score counts the upstream files present in dir at commit and those with upstream's content.
 func (l *locator) score(ctx context.Context, commit, dir string) (scored, bool) {

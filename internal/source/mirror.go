@@ -437,6 +437,18 @@ func (r *Repo) CommitTime(ctx context.Context, commit string) (time.Time, error)
 // files out; GitHub answers "not our ref") does not stop the checkout: those files are left
 // out of the working tree and their paths returned, for the caller to report.
 func (r *Repo) Checkout(ctx context.Context, commit, dst string) (leftOut []string, err error) {
+	return r.CheckoutWith(ctx, commit, dst, CheckoutOptions{})
+}
+
+// CheckoutOptions change how Checkout writes the working tree.
+type CheckoutOptions struct {
+	// CRLF checks text files out with CR LF line endings, as Git for Windows does by default
+	// (core.autocrlf=true): .gitattributes still decides what is text and may pin an eol.
+	CRLF bool
+}
+
+// CheckoutWith is Checkout with options.
+func (r *Repo) CheckoutWith(ctx context.Context, commit, dst string, opts CheckoutOptions) (leftOut []string, err error) {
 	full, err := r.ResolveCommit(ctx, commit)
 	if err != nil {
 		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+r.URL, err)
@@ -460,9 +472,15 @@ func (r *Repo) Checkout(ctx context.Context, commit, dst string) (leftOut []stri
 			return fail(err)
 		}
 	}
-	if _, err := git(ctx, "", "clone", "--quiet", "--shared", "--no-checkout", "--template=",
-		"-c", "core.autocrlf=false", "-c", "core.eol=lf", "-c", "core.hooksPath=/dev/null",
-		"--", r.Dir, dst); err != nil {
+	// safetyConfig turns autocrlf off for every git command; a Windows checkout turns it
+	// back on for the clone's config (which build tools' git calls read) and the checkout.
+	eol := []string{"-c", "core.autocrlf=false", "-c", "core.eol=lf"}
+	if opts.CRLF {
+		eol = []string{"-c", "core.autocrlf=true"}
+	}
+	args := append(append([]string{"clone", "--quiet", "--shared", "--no-checkout", "--template="}, eol...),
+		"-c", "core.hooksPath=/dev/null", "--", r.Dir, dst)
+	if _, err := git(ctx, "", args...); err != nil {
 		return fail(err)
 	}
 	// Point origin at the real repository: build tools that read it see the public URL.
@@ -470,7 +488,7 @@ func (r *Repo) Checkout(ctx context.Context, commit, dst string) (leftOut []stri
 		return fail(err)
 	}
 	if len(unavailable) == 0 {
-		if _, err := git(ctx, dst, "checkout", "--quiet", "--detach", full); err != nil {
+		if _, err := git(ctx, dst, append(eol, "checkout", "--quiet", "--detach", full)...); err != nil {
 			return fail(err)
 		}
 		return nil, nil
@@ -488,7 +506,7 @@ func (r *Repo) Checkout(ctx context.Context, commit, dst string) (leftOut []stri
 		{"", []string{"update-ref", "--no-deref", "HEAD", full}},
 		{"", []string{"read-tree", full}},
 		{strings.Join(leftOut, "\x00") + "\x00", []string{"update-index", "--skip-worktree", "-z", "--stdin"}},
-		{"", []string{"checkout-index", "--all", "--force"}},
+		{"", append(eol, "checkout-index", "--all", "--force")},
 	}
 	for _, st := range steps {
 		if _, err := gitRun(ctx, dst, st.input, maxGitOutput, st.args...); err != nil {

@@ -140,6 +140,53 @@ func NPMBinModes() Stabilizer {
 	}
 }
 
+// NPMExecBit clears the executable bit of regular files that package.json does not name in
+// "bin" (after file-mode, so only 0755 versus 0644 is left). Packages published from Windows
+// carry 0755 on every file, since Windows has no such bit and npm writes one; the bit does not
+// change what a file contains, and npm makes the "bin" files executable at install time anyway.
+// OSS Rebuild's tar-file-mode normalises every mode.
+func NPMExecBit() Stabilizer {
+	execNotBin := func(a *archive.Archive) func(e *archive.Entry) bool {
+		bins := map[string]bool{}
+		for _, b := range binFiles(a) {
+			bins[b] = true
+		}
+		return func(e *archive.Entry) bool {
+			return e.Type == archive.TypeFile && e.Mode&0o111 != 0 && !bins[e.Name]
+		}
+	}
+	return Stabilizer{
+		Name:        "npm-exec-bit",
+		Description: "Ignore the executable bit of files that are not package.json \"bin\" entries (Windows publishers mark every file executable).",
+		Apply: func(a *archive.Archive) bool {
+			changed := false
+			isExec := execNotBin(a)
+			for _, e := range a.Entries {
+				if isExec(e) {
+					e.Mode &^= 0o111
+					changed = true
+				}
+			}
+			return changed
+		},
+		Differs: func(a, b *archive.Archive) bool {
+			ea, eb := execNotBin(a), execNotBin(b)
+			modes := make(map[string]bool, len(a.Entries))
+			for _, e := range a.Entries {
+				if e.Type == archive.TypeFile {
+					modes[e.Name] = ea(e)
+				}
+			}
+			for _, e := range b.Entries {
+				if x, ok := modes[e.Name]; ok && x != eb(e) {
+					return true
+				}
+			}
+			return false
+		},
+	}
+}
+
 // binFiles lists archive paths of the top-level package.json's "bin" targets.
 func binFiles(a *archive.Archive) []string {
 	for _, e := range a.Entries {

@@ -77,6 +77,35 @@ func TestNPMBinModes(t *testing.T) {
 	}
 }
 
+func TestNPMExecBit(t *testing.T) {
+	mk := func(libMode, binMode int64) *archive.Archive {
+		return &archive.Archive{Entries: []*archive.Entry{
+			{Name: "package/package.json", Type: archive.TypeFile, Mode: 0o644, Data: []byte(`{"name":"x","bin":{"x":"cli.js"}}`)},
+			{Name: "package/cli.js", Type: archive.TypeFile, Mode: binMode},
+			{Name: "package/LICENSE", Type: archive.TypeFile, Mode: libMode},
+			{Name: "package/lib", Type: archive.TypeDir, Mode: 0o755},
+		}}
+	}
+	s := NPMExecBit()
+	windows, linux := mk(0o755, 0o755), mk(0o644, 0o755)
+	if !s.Differs(windows, linux) || !s.Differs(linux, windows) {
+		t.Fatal("Differs = false for an executable LICENSE against a plain one")
+	}
+	if !s.Apply(windows) || s.Apply(linux) {
+		t.Fatal("Apply must change the side with the extra executable bit only")
+	}
+	for _, a := range []*archive.Archive{windows, linux} {
+		if a.Entries[1].Mode != 0o755 || a.Entries[2].Mode != 0o644 || a.Entries[3].Mode != 0o755 {
+			t.Errorf("modes after Apply: bin %o, LICENSE %o, dir %o", a.Entries[1].Mode, a.Entries[2].Mode, a.Entries[3].Mode)
+		}
+	}
+	// A bin file's bit is left to npm-bin-mode and file-mode: a bin that is not executable
+	// on one side is not this stabilizer's difference.
+	if s.Differs(mk(0o644, 0o755), mk(0o644, 0o644)) {
+		t.Error("Differs = true for a difference in a bin file's mode")
+	}
+}
+
 func TestTextLineEndings(t *testing.T) {
 	mk := func(files ...string) *archive.Archive {
 		a := &archive.Archive{Format: archive.FormatTar}

@@ -48,6 +48,7 @@ func NPM() []Stabilizer {
 		TarOwner(),
 		NPMBinModes(),
 		FileModes(),
+		NPMExecBit(),
 		TarPAXRecords(),
 		PackageJSONWhitespace(),
 		TextLineEndings(),

@@ -108,6 +108,9 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 				return "", err
 			}
 		}
+		if err := writeGitHead(def, env, pkgDir); err != nil {
+			return "", err
+		}
 		return e.pack(ctx, tool, env, pkgDir, buildEnv, true)
 	case StrategyBuildPack:
 		install := p["install"]
@@ -251,6 +254,9 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 			return "", err
 		}
 	}
+	if err := writeGitHead(def, env, pkgDir); err != nil {
+		return "", err
+	}
 	if name := p["publish_with"]; name != "" {
 		dir, err := e.runPublishTool(ctx, name, env, installer, pkgDir, rootDir, publishEnv)
 		if err != nil {
@@ -273,6 +279,23 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		defer restore()
 	}
 	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool)
+}
+
+// writeGitHead writes the commit into package.json where the strategy parameter git_head
+// says (see githead.go).
+func writeGitHead(def *definition.BuildDefinition, env *ecosystem.Env, pkgDir string) error {
+	at := def.Strategy.Params["git_head"]
+	if at == "" {
+		return nil
+	}
+	if key, ok := strings.CutPrefix(at, "after:"); at != "end" && (!ok || key == "") {
+		return &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter git_head %q must be \"end\" or \"after:KEY\"", at)}}
+	}
+	fmt.Fprintf(env.Log, "vouch: writing \"gitHead\": %q into package.json (%s), as the publishing tool did\n", def.Location.Ref, at)
+	if err := annotateGitHead(filepath.Join(pkgDir, "package.json"), def.Location.Ref, at); err != nil {
+		return verdict.Wrap(verdict.BuildFailed, verdict.ReasonBuildCommand, "writing gitHead into package.json", err)
+	}
+	return nil
 }
 
 // releaseClock returns env and buildEnv for the steps after the install: with the strategy

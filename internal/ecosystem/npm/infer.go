@@ -59,6 +59,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	if err != nil {
 		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonNoPackageDir, "listing "+dir+" at "+loc.Ref, err)
 	}
+	differ := differingFiles(ctx, repo, loc.Ref, cleanDir(dir), upPkg, srcFiles)
 	var generated []string
 	for _, f := range upPkg.files {
 		if _, ok := srcFiles[f]; !ok && f != "package.json" {
@@ -78,17 +79,27 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	if loc.Dir == "." {
 		def.Location.Dir = ""
 	}
+	if n, ok := windowsCheckout(upPkg, srcFiles, differ); ok && def.Location.LineEndings == "" {
+		def.Location.LineEndings = definition.CRLF
+		def.Notes = append(def.Notes, fmt.Sprintf("%d published files are the repository's with CR LF line endings: the package was published from a Windows checkout (core.autocrlf=true), and the build checks out the same way", n))
+	}
 	params := map[string]string{}
 	if srcMan.Version != up.Target.Version {
 		// semantic-release and similar tools write the version at publish time.
 		params["set_version"] = up.Target.Version
 		def.Notes = append(def.Notes, fmt.Sprintf("package.json at the commit says version %q; the build sets %s as the publishing tool did", srcMan.Version, up.Target.Version))
 	}
+	if srcJSON, err := repo.ReadFile(ctx, loc.Ref, path.Join(cleanDir(dir), "package.json")); err == nil {
+		if at, ok := gitHeadPlacement(upPkg.data["package.json"], srcJSON); ok {
+			params["git_head"] = at
+			def.Notes = append(def.Notes, "the published package.json names its commit (gitHead), as lerna publish and some release scripts write it: the build writes the checked-out commit there")
+		}
+	}
 	_, hasPrepack := srcMan.Scripts["prepack"]
 	pubTool := publishTool(srcMan, upPkg.man)
 	var stale []string // published files the repository has with other contents
 	if len(generated) == 0 && !hasPrepack && pubTool == "" {
-		stale = staleFiles(ctx, repo, loc.Ref, cleanDir(dir), upPkg, srcFiles)
+		stale = staleFiles(upPkg, differ)
 		if len(stale) > 0 && publishScripts(srcMan.Scripts) == "" {
 			// Nothing regenerates them: the publisher's tree was not the commit's.
 			def.Notes = append(def.Notes, fmt.Sprintf("%s%d published files differ from the repository's at the commit and no script generates them (%s): the package was published from uncommitted changes or from another commit (publish from the tagged commit's clean checkout)",
@@ -376,10 +387,10 @@ func readUpstream(tgz string) (*upstreamPkg, error) {
 // maxStaleChecks bounds the repository files read to compare with published ones.
 const maxStaleChecks = 50
 
-// staleFiles lists the published files (not package.json) that the repository has at commit
-// with other contents, line endings aside: files a build script regenerates (a committed
-// bundle older than the published one). Nil when that cannot be told.
-func staleFiles(ctx context.Context, repo *source.Repo, commit, dir string, up *upstreamPkg, srcFiles map[string]string) []string {
+// differingFiles reads, at commit, the repository's version of the published files (not
+// package.json) whose contents differ from the published ones, up to maxStaleChecks of them.
+// Nil when they cannot be read.
+func differingFiles(ctx context.Context, repo *source.Repo, commit, dir string, up *upstreamPkg, srcFiles map[string]string) map[string][]byte {
 	var differ []string
 	for _, rel := range up.files {
 		if blob, ok := srcFiles[rel]; ok && rel != "package.json" && blob != source.BlobHash(up.data[rel]) {
@@ -394,18 +405,58 @@ func staleFiles(ctx context.Context, repo *source.Repo, commit, dir string, up *
 		oids[i] = srcFiles[rel]
 	}
 	_ = repo.Prefetch(ctx, oids)
-	var stale []string
-	lf := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")) }
+	out := make(map[string][]byte, len(differ))
 	for _, rel := range differ {
 		b, err := repo.ReadFile(ctx, commit, path.Join(dir, rel))
 		if err != nil {
 			return nil
 		}
-		if !bytes.Equal(lf(b), lf(up.data[rel])) {
+		out[rel] = b
+	}
+	return out
+}
+
+func toLF(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")) }
+
+// staleFiles lists the published files that the repository has with other contents, line
+// endings aside (differ from differingFiles): files a build script regenerates (a committed
+// bundle older than the published one).
+func staleFiles(up *upstreamPkg, differ map[string][]byte) []string {
+	var stale []string
+	for rel, b := range differ {
+		if !bytes.Equal(toLF(b), toLF(up.data[rel])) {
 			stale = append(stale, rel)
 		}
 	}
+	sort.Strings(stale)
 	return stale
+}
+
+// windowsCheckout reports whether the package was published from a Windows checkout: more of
+// the published files that the repository has are its LF files with CR LF line endings
+// (core.autocrlf=true, Git for Windows' default) than are byte for byte its LF text files.
+// Builds from such a checkout embed the CR LF in what they generate (a stylesheet inlined
+// into a bundle as a string), which no stabilizer can tell from a real change.
+func windowsCheckout(up *upstreamPkg, srcFiles map[string]string, differ map[string][]byte) (crlf int, ok bool) {
+	lf := 0
+	for _, rel := range up.files {
+		blob, inRepo := srcFiles[rel]
+		if !inRepo || rel == "package.json" {
+			continue
+		}
+		data := up.data[rel]
+		switch b, read := differ[rel]; {
+		case read:
+			if bytes.Contains(data, []byte("\r\n")) && bytes.IndexByte(b, '\r') < 0 && bytes.Equal(toLF(data), b) {
+				crlf++
+			}
+		case blob == source.BlobHash(data):
+			if bytes.IndexByte(data, '\n') >= 0 && !bytes.Contains(data, []byte("\r\n")) && bytes.IndexByte(data, 0) < 0 {
+				lf++
+			}
+		}
+	}
+	return crlf, crlf > 0 && crlf > lf
 }
 
 // publishTool is the publishing CLI (PublishTools) the package was published with: one the

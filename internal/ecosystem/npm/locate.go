@@ -31,7 +31,7 @@ func (e *Ecosystem) Locate(ctx context.Context, up *ecosystem.Upstream, mirrors 
 	if err != nil {
 		return definition.Location{}, err
 	}
-	files, err := upstreamBlobs(up.Path)
+	files, manifest, err := upstreamBlobs(up.Path)
 	if err != nil {
 		return definition.Location{}, err
 	}
@@ -50,31 +50,34 @@ func (e *Ecosystem) Locate(ctx context.Context, up *ecosystem.Upstream, mirrors 
 			}
 			return m.Name, m.Version, nil
 		},
-		UpstreamFiles: files,
+		UpstreamFiles:    files,
+		UpstreamManifest: manifest,
 	})
 }
 
-// upstreamBlobs maps the tarball's package-relative paths to git blob hashes, for content search.
-// package.json is left out: publishing tools rewrite it (version placeholders, yarn, pnpm).
-func upstreamBlobs(tgz string) (map[string]string, error) {
+// upstreamBlobs maps the tarball's package-relative paths to git blob hashes, for content
+// search, and gives package.json's apart: publishing tools rewrite it (version placeholders,
+// yarn, pnpm), so it only tells commits apart when it is the repository's exactly.
+func upstreamBlobs(tgz string) (files map[string]string, manifest string, err error) {
 	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
 	if err != nil {
-		return nil, verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading upstream tarball", err)
+		return nil, "", verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading upstream tarball", err)
 	}
 	_, prefix, err := tarballManifest(a)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	out := make(map[string]string)
+	files = make(map[string]string)
 	for _, en := range a.Entries {
 		if en.Type != archive.TypeFile || !strings.HasPrefix(en.Name, prefix) {
 			continue
 		}
 		rel := strings.TrimPrefix(en.Name, prefix)
 		if rel == "package.json" {
+			manifest = source.BlobHash(en.Data)
 			continue
 		}
-		out[rel] = source.BlobHash(en.Data)
+		files[rel] = source.BlobHash(en.Data)
 	}
-	return out, nil
+	return files, manifest, nil
 }
