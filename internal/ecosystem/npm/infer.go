@@ -62,7 +62,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	differ := differingFiles(ctx, repo, loc.Ref, cleanDir(dir), upPkg, srcFiles)
 	var generated []string
 	for _, f := range upPkg.files {
-		if _, ok := srcFiles[f]; !ok && f != "package.json" {
+		if _, ok := srcFiles[f]; !ok && f != "package.json" && !packedGitignore(f, srcFiles) {
 			generated = append(generated, f)
 		}
 	}
@@ -253,7 +253,7 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 	// Only files that exist in the repository can be selected before a build.
 	want := map[string]bool{}
 	for _, f := range upFiles {
-		if _, ok := srcFiles[f]; ok || f == "package.json" {
+		if _, ok := srcFiles[f]; ok || f == "package.json" || packedGitignore(f, srcFiles) {
 			want[f] = true
 		}
 	}
@@ -384,6 +384,17 @@ func readUpstream(tgz string) (*upstreamPkg, error) {
 	return u, nil
 }
 
+// packedGitignore reports whether the published file f is a .npmignore that npm ≤ 4 made
+// from the repository's .gitignore: fstream-npm packed a .gitignore under that name when the
+// package had no .npmignore, so an old npm is the one that reproduces it.
+func packedGitignore(f string, srcFiles map[string]string) bool {
+	if path.Base(f) != ".npmignore" {
+		return false
+	}
+	_, ok := srcFiles[path.Join(path.Dir(f), ".gitignore")]
+	return ok
+}
+
 // maxStaleChecks bounds the repository files read to compare with published ones.
 const maxStaleChecks = 50
 
@@ -511,8 +522,15 @@ func publishScripts(scripts map[string]string) string {
 	}
 	_, prepack := scripts["prepack"]
 	_, prepare := scripts["prepare"]
-	if _, ok := scripts["build"]; ok && len(run) == 0 && !prepack && !prepare {
-		run = append(run, "build")
+	if len(run) == 0 && !prepack && !prepare {
+		// No lifecycle script builds: the maintainer ran the build by hand, under its usual
+		// name ("compile" in TypeScript projects of tsc's era, such as tslint).
+		for _, name := range []string{"build", "compile"} {
+			if _, ok := scripts[name]; ok {
+				run = append(run, name)
+				break
+			}
+		}
 	}
 	return strings.Join(run, ",")
 }

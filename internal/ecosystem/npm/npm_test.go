@@ -32,6 +32,9 @@ func TestPublishScripts(t *testing.T) {
 		{"prepublishOnly wins", map[string]string{"prepublishOnly": "x", "prepublish": "y", "build": "z"}, "prepublishOnly"},
 		{"legacy prepublish", map[string]string{"prepublish": "y", "build": "z"}, "prepublish"},
 		{"build alone", map[string]string{"build": "z"}, "build"},
+		{"compile alone", map[string]string{"compile": "tsc", "test": "mocha"}, "compile"},
+		{"build before compile", map[string]string{"compile": "tsc", "build": "z"}, "build"},
+		{"compile left to prepublish", map[string]string{"compile": "tsc", "prepublish": "y"}, "prepublish"},
 		{"build left to prepare", map[string]string{"build": "z", "prepare": "npm run build"}, ""},
 		{"build left to prepack", map[string]string{"build": "z", "prepack": "npm run build"}, ""},
 	} {
@@ -100,6 +103,22 @@ func TestLegacyDevEngines(t *testing.T) {
 		}
 		if got := legacyDevEngines(p); got != tc.want {
 			t.Errorf("legacyDevEngines(%s) = %v, want %v", tc.json, got, tc.want)
+		}
+	}
+}
+
+func TestPackedGitignore(t *testing.T) {
+	src := map[string]string{".gitignore": "a", "lib/.gitignore": "b", "index.js": "c"}
+	for f, want := range map[string]bool{
+		".npmignore":       true,  // npm ≤ 4 packed .gitignore under this name
+		"lib/.npmignore":   true,
+		"test/.npmignore":  false, // no .gitignore there
+		"index.js":         false,
+		"npmignore":        false,
+		"lib/x/.npmignore": false,
+	} {
+		if got := packedGitignore(f, src); got != want {
+			t.Errorf("packedGitignore(%q) = %v, want %v", f, got, want)
 		}
 	}
 }
