@@ -506,6 +506,29 @@ func TestLocate(t *testing.T) {
 		}
 	})
 
+	t.Run("release branch", func(t *testing.T) {
+		// node-uuid 1.4.8: a maintenance release on a branch named after it, never tagged.
+		f := newFixture(t)
+		f.commit("1.4.7", map[string]string{"package.json": pkgJSON("node-uuid", "1.4.7")})
+		f.git("checkout", "--quiet", "-b", "v1.4.8")
+		release := f.commit("1.4.8", map[string]string{"package.json": pkgJSON("node-uuid", "1.4.8")})
+		f.git("checkout", "--quiet", "-b", "v2.0.0", "main")
+		f.commit("renamed", map[string]string{"package.json": pkgJSON("uuid", "2.0.0")})
+		f.git("checkout", "--quiet", "main")
+		f.commit("renamed", map[string]string{"package.json": pkgJSON("uuid", "3.0.0")})
+		r := sync1(t, f)
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "node-uuid", Version: "1.4.8"})
+		want := definition.Location{Repo: f.URL, Ref: release, Evidence: "branch:v1.4.8"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+		// A branch named after the version whose tip has another version is no evidence.
+		_, err = Locate(ctx, r, Query{Repo: f.URL, Name: "node-uuid", Version: "2.0.0"})
+		if err == nil {
+			t.Error("Locate(node-uuid@2.0.0) found the uuid@2.0.0 branch")
+		}
+	})
+
 	t.Run("gitHead", func(t *testing.T) {
 		f := newFixture(t)
 		c1 := f.commit("one", map[string]string{"package.json": pkgJSON("widget", "1.0.0")})

@@ -138,9 +138,9 @@ func Locate(ctx context.Context, repo *Repo, q Query) (definition.Location, erro
 		return definition.Location{}, err
 	} else if l.found != nil {
 		if commit, c, ok := l.laterThanTag(ctx, l.found); ok {
-			return loc(commit, c, "content_search(after tag "+l.found.tag+")"), nil
+			return loc(commit, c, "content_search(after "+strings.Replace(l.found.evidence(), ":", " ", 1)+")"), nil
 		}
-		return loc(l.found.commit, l.found.c, "tag:"+l.found.tag), nil
+		return loc(l.found.commit, l.found.c, l.found.evidence()), nil
 	}
 
 	dir, dirOK := l.packageDir(ctx)
@@ -157,7 +157,16 @@ func Locate(ctx context.Context, repo *Repo, q Query) (definition.Location, erro
 
 type tagHit struct {
 	tag, commit string
+	branch      bool // tag names a branch (a release branch named after the version)
 	c           candidate
+}
+
+// evidence names the hit as Location.Evidence does: "tag:v1.2.3" or "branch:v1.2.3".
+func (h *tagHit) evidence() string {
+	if h.branch {
+		return "branch:" + h.tag
+	}
+	return "tag:" + h.tag
 }
 
 func (l *locator) fromTags(ctx context.Context) error {
@@ -174,7 +183,7 @@ func (l *locator) fromTags(ctx context.Context) error {
 			}
 		}
 		l.tried = append(l.tried, fmt.Sprintf("tags %s (none present)", strings.Join(shown, ", ")+", ..."))
-		return nil
+		return l.fromReleaseBranch(ctx)
 	}
 	for _, tag := range matched {
 		// A tag naming exactly this version is the maintainer's word that the commit is the
@@ -186,6 +195,28 @@ func (l *locator) fromTags(ctx context.Context) error {
 		l.staleTag = false
 		if ok {
 			l.found = &tagHit{tag: tag, commit: tags[tag], c: c}
+			return nil
+		}
+	}
+	return nil
+}
+
+// fromReleaseBranch looks for a branch named like a release tag ("v1.4.8"): some projects
+// keep a maintenance release on a branch of its own and never tag it (node-uuid 1.4.8, on a
+// branch of the repository that became uuid). The branch's tip must have the version.
+func (l *locator) fromReleaseBranch(ctx context.Context) error {
+	branches, err := l.repo.Branches(ctx)
+	if err != nil {
+		return nil
+	}
+	byName := make(map[string]string, len(branches))
+	for _, b := range branches {
+		byName[b.Name] = b.Commit
+	}
+	for _, name := range MatchTags(byName, l.q.Name, l.q.Version) {
+		l.staleTag = false
+		if c, ok := l.validate(ctx, byName[name], false, "branch "+name); ok {
+			l.found = &tagHit{tag: name, commit: byName[name], branch: true, c: c}
 			return nil
 		}
 	}
