@@ -546,15 +546,22 @@ func writeShims(workDir string, toolchain map[string]string, yarnRelease string)
 			return err
 		}
 	}
+	// The host's npx by its path: a package's node_modules/.bin, first on PATH in scripts, may
+	// hold npm 6's npx (a dependency on npm), which takes "yarn build:flow"'s argument for a
+	// package to fetch.
+	npx := "npx"
+	if p, err := exec.LookPath("npx"); err == nil {
+		npx = shellQuote(p)
+	}
 	for tool, def := range map[string]string{"yarn": "1", "pnpm": "8"} {
 		v := toolchain[tool]
 		if v == "" {
 			v = def
 		}
-		script := fmt.Sprintf("#!/bin/sh\n# vouch: %s from the registry (toolchain %s@%s)\nexec npx --yes %s@%s \"$@\"\n", tool, tool, v, tool, v)
+		script := fmt.Sprintf("#!/bin/sh\n# vouch: %s from the registry (toolchain %s@%s)\nexec %s --yes %s@%s \"$@\"\n", tool, tool, v, npx, tool, v)
 		if n, ok := parseRelease(v); ok && tool == "yarn" && n[0] >= 2 {
 			// Yarn ≥ 2 is published as @yarnpkg/cli-dist.
-			script = fmt.Sprintf("#!/bin/sh\n# vouch: yarn from the registry (toolchain yarn@%s)\nexec npx --yes -p @yarnpkg/cli-dist@%s yarn \"$@\"\n", v, v)
+			script = fmt.Sprintf("#!/bin/sh\n# vouch: yarn from the registry (toolchain yarn@%s)\nexec %s --yes -p @yarnpkg/cli-dist@%s yarn \"$@\"\n", v, npx, v)
 		}
 		if tool == "yarn" && yarnRelease != "" {
 			script = fmt.Sprintf("#!/bin/sh\n# vouch: the repository's own yarn release (.yarnrc.yml yarnPath)\nexec node %s \"$@\"\n", shellQuote(yarnRelease))
