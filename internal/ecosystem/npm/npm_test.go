@@ -3,6 +3,7 @@ package npm
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,26 @@ func TestPackedGitignore(t *testing.T) {
 		if got := packedGitignore(f, src); got != want {
 			t.Errorf("packedGitignore(%q) = %v, want %v", f, got, want)
 		}
+	}
+}
+
+func TestShimsRunTheHostsNpx(t *testing.T) {
+	host := t.TempDir()
+	npx := filepath.Join(host, "npx")
+	if err := os.WriteFile(npx, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", host)
+	work := t.TempDir()
+	if err := writeShims(work, map[string]string{"yarn": "1.22.19"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(work, "bin", "yarn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Not "npx" looked up on the scripts' PATH, where node_modules/.bin comes first.
+	if want := "exec " + shellQuote(npx) + " --yes yarn@1.22.19 \"$@\""; !strings.Contains(string(b), want) {
+		t.Errorf("yarn shim:\n%s\nwant a line %s", b, want)
 	}
 }
