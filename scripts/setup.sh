@@ -52,6 +52,23 @@ else
 	echo "setup.sh: libfaketime not installed (needs root); builds see the real clock" >&2
 fi
 
+# jq: publishing workflows write the published package.json with it (typestack's `jq
+# 'del(.devDependencies) | del(.scripts)' package.json > build/package.json`), and the rebuild
+# runs their commands.
+if command -v jq >/dev/null 2>&1; then
+	echo "jq present"
+elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+	export DEBIAN_FRONTEND=noninteractive
+	if apt-get install -y --no-install-recommends jq >/dev/null 2>&1 ||
+		{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends jq >/dev/null 2>&1; }; then
+		echo "jq installed"
+	else
+		echo "setup.sh: could not install jq; workflow-published packages whose workflow uses it fail to build" >&2
+	fi
+else
+	echo "setup.sh: jq not installed (needs root)" >&2
+fi
+
 # PyPI tests (internal/ecosystem/pypi) build real wheels with pip and build; `go test` must not
 # reach the internet, so the build backends are downloaded here, once per machine, and the
 # tests serve them from a fake index. VOUCH_TEST_WHEELHOUSE overrides the location.

@@ -254,6 +254,9 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 			return "", err
 		}
 	}
+	if p["run"] != "" {
+		return e.runWorkflow(ctx, def, env, tool, publishEnv)
+	}
 	if err := writeGitHead(def, env, pkgDir); err != nil {
 		return "", err
 	}
@@ -279,6 +282,35 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		defer restore()
 	}
 	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool)
+}
+
+// runWorkflow runs the strategy parameter run's commands (a publishing workflow's, see
+// workflow.go) from the repository root, one shell each, and packs publish_dir.
+func (e *Ecosystem) runWorkflow(ctx context.Context, def *definition.BuildDefinition, env *ecosystem.Env, tool *Tool, buildEnv []string) (string, error) {
+	p := def.Strategy.Params
+	rel := filepath.FromSlash(p["publish_dir"])
+	if rel == "" || !filepath.IsLocal(rel) {
+		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter publish_dir %q must be a directory inside the repository", p["publish_dir"])}}
+	}
+	shell := &Tool{Cmd: []string{filepath.Join(env.WorkDir, "bin", scriptShell), "-c"}}
+	for _, line := range strings.Split(p["run"], "\n") {
+		if line = strings.TrimSpace(line); line == "" {
+			continue
+		}
+		fmt.Fprintf(env.Log, "$ %s\n", line)
+		err := env.Session.Run(ctx, e.spec(shell, env.SrcDir, env, buildEnv, line))
+		if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, line); err != nil {
+			return "", err
+		}
+	}
+	dir := filepath.Join(env.SrcDir, rel)
+	if _, err := os.Stat(filepath.Join(dir, "package.json")); err != nil {
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "the workflow's commands did not make %s/package.json, the directory it publishes", p["publish_dir"])
+	}
+	if err := writeGitHead(def, env, dir); err != nil {
+		return "", err
+	}
+	return e.pack(ctx, tool, env, dir, buildEnv, false)
 }
 
 // writeGitHead writes the commit into package.json where the strategy parameter git_head

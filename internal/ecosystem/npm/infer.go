@@ -157,6 +157,22 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if s := publishScripts(srcMan.Scripts); s != "" {
 			params["scripts"] = s
 		}
+		if len(generated) > 0 && !hasPrepack && pubTool == "" {
+			tag, _ := strings.CutPrefix(loc.Evidence, "tag:")
+			if !strings.HasPrefix(loc.Evidence, "tag:") {
+				tag = ""
+			}
+			if wf, ok := findPublishWorkflow(ctx, repo, loc.Ref, cleanDir(dir), tag); ok && insideDir(wf.PublishDir, cleanDir(dir)) {
+				delete(params, "scripts")
+				params["run"] = strings.Join(wf.Run, "\n")
+				params["publish_dir"] = wf.PublishDir
+				n := fmt.Sprintf("published by the workflow %s (job %s) with `npm publish %s`: its build commands run, and that directory is packed", wf.File, wf.Job, wf.PublishDir)
+				if len(wf.Dropped) > 0 {
+					n += fmt.Sprintf("; left out: %s", strings.Join(first(wf.Dropped, 6), "; "))
+				}
+				def.Notes = append(def.Notes, n)
+			}
+		}
 		params["tests"] = "skip" // see scriptShell; "run" runs them
 		// Build scripts see the release commit's time ("real": the machine's clock).
 		params["clock"] = "commit"
@@ -217,6 +233,13 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	if meta != nil && meta.NpmVersion != "" {
 		def.Toolchain["npm"] = meta.NpmVersion
 		def.Notes = append(def.Notes, "npm "+meta.NpmVersion+" from the registry's _npmVersion")
+	} else if params["publish_dir"] != "" {
+		// The repository's file list says nothing of a directory the build makes.
+		def.Toolchain["npm"], err = e.Toolchains.HostVersion(ctx, "npm")
+		if err != nil {
+			return nil, err
+		}
+		def.Notes = append(def.Notes, "npm: the host's (the workflow's publish directory is made by the build, so no file list tells npm versions apart)")
 	} else {
 		chosen, notes, err := e.chooseNPM(ctx, repo, loc, dir, upPkg.files, srcFiles)
 		if err != nil {
@@ -382,6 +405,11 @@ func readUpstream(tgz string) (*upstreamPkg, error) {
 	}
 	sort.Strings(u.files)
 	return u, nil
+}
+
+// insideDir reports whether the repository path p is dir or under it ("" is the root).
+func insideDir(p, dir string) bool {
+	return dir == "" || dir == "." || p == dir || strings.HasPrefix(p, dir+"/")
 }
 
 // packedGitignore reports whether the published file f is a .npmignore that npm ≤ 4 made

@@ -111,7 +111,7 @@ func TestLegacyDevEngines(t *testing.T) {
 func TestPackedGitignore(t *testing.T) {
 	src := map[string]string{".gitignore": "a", "lib/.gitignore": "b", "index.js": "c"}
 	for f, want := range map[string]bool{
-		".npmignore":       true,  // npm ≤ 4 packed .gitignore under this name
+		".npmignore":       true, // npm ≤ 4 packed .gitignore under this name
 		"lib/.npmignore":   true,
 		"test/.npmignore":  false, // no .gitignore there
 		"index.js":         false,
