@@ -446,3 +446,23 @@ func TestMismatchOnlyInTheManifest(t *testing.T) {
 		t.Errorf("message %q", res.Message)
 	}
 }
+
+// A published file no commit ever had (lodash 4.17.21's flake.nix, bcrypt 5.1.1's
+// test-docker.sh): the mismatch says it was never committed.
+func TestMismatchNamesNeverCommittedFiles(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "flake-fixture", "version": "1.0.0", "repository": "fixture/flake"}` + "\n",
+		"index.js":     "module.exports = 1;\n",
+	}
+	dir, _ := f.repo("flake", files, "v1.0.0")
+	writeFiles(t, dir, map[string]string{"flake.nix": "{ }\n"}) // the publisher's tree
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/flake-fixture@1.0.0")
+	if code != 1 || res.Verdict != verdict.Mismatch || res.Reason != verdict.ReasonFileSetMismatch {
+		t.Fatalf("exit %d verdict %s (%s), want 1 mismatch file_set_mismatch: %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if !strings.Contains(res.Message, "never committed to the repository: 1 of the files only the registry's artifact has (package/flake.nix)") {
+		t.Errorf("message %q does not name the file no commit has", res.Message)
+	}
+}

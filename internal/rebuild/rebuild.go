@@ -174,7 +174,7 @@ func (p *Pipeline) Rebuild(ctx context.Context, t target.Target, def *definition
 	// compare
 	t0 = time.Now()
 	p.progress("comparing with the registry's artifact")
-	err = p.compare(eco, def, up, rebuilt, res, run.leftOut)
+	err = p.compare(ctx, eco, def, up, rebuilt, res, run)
 	res.TimingsMS.Compare = ms(time.Since(t0))
 	if err != nil {
 		fail(res, err)
@@ -189,7 +189,8 @@ type run struct {
 	log     bytes.Buffer
 	workDir string
 	rebuilt string
-	leftOut []string // repository files the checkout lacks (the remote did not serve them)
+	leftOut []string     // repository files the checkout lacks (the remote did not serve them)
+	repo    *source.Repo // the mirror checked out from (nil when the source was unpacked)
 }
 
 func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, r *run) (string, error) {
@@ -233,7 +234,7 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 		if err != nil {
 			return "", verdict.Wrap(verdict.NoSource, verdict.ReasonNoGitRef, "checking out "+def.Location.Ref, err)
 		}
-		r.leftOut = leftOut
+		r.leftOut, r.repo = leftOut, repo
 		if len(leftOut) > 0 {
 			f := fmt.Sprintf("%d files of the repository at %s could not be fetched from %s and are missing from the build's checkout (%s)",
 				len(leftOut), short(def.Location.Ref), def.Location.Repo, strings.Join(leftOut[:min(3, len(leftOut))], ", "))
@@ -281,7 +282,8 @@ func (p *Pipeline) build(ctx context.Context, eco ecosystem.Ecosystem, def *defi
 	return keep, nil
 }
 
-func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, rebuilt string, res *verdict.Result, leftOut []string) error {
+func (p *Pipeline) compare(ctx context.Context, eco ecosystem.Ecosystem, def *definition.BuildDefinition, up *ecosystem.Upstream, rebuilt string, res *verdict.Result, r *run) error {
+	leftOut := r.leftOut
 	set := eco.Stabilizers(up.Artifact)
 	custom, err := stabilize.Custom(def.Stabilizers)
 	if err != nil {
@@ -332,11 +334,46 @@ func (p *Pipeline) compare(eco ecosystem.Ecosystem, def *definition.BuildDefinit
 			res.Message += fmt.Sprintf("; %d published files look like the publisher's working tree, not the repository (%s): publish from a clean checkout, or list the package's files in \"files\"",
 				len(local), strings.Join(local[:min(3, len(local))], ", "))
 		}
+		if never := neverCommitted(ctx, r.repo, def.Location.Dir, sum.OnlyUpstream, leftOut); len(never) > 0 {
+			res.Message += fmt.Sprintf("; never committed to the repository: %d of the files only the registry's artifact has (%s); the publisher's working tree had them, or a build step this rebuild did not run made them",
+				len(never), strings.Join(never[:min(3, len(never))], ", "))
+		}
 		if path, err := p.saveDiff(up, tree); err == nil {
 			res.Diff.Path = path
 		}
 	}
 	return nil
+}
+
+// maxHistoryChecks bounds the paths neverCommitted looks up.
+const maxHistoryChecks = 10
+
+// neverCommitted picks, among the artifact paths only the upstream artifact has (those the
+// remote did not serve and editors' files aside), those no commit on a branch or tag of repo
+// ever had in the package directory dir. Nil when repo is nil.
+func neverCommitted(ctx context.Context, repo *source.Repo, dir string, onlyUpstream, leftOut []string) []string {
+	if repo == nil {
+		return nil
+	}
+	skip := map[string]bool{}
+	for _, a := range append(unserved(onlyUpstream, leftOut), workingTreeFiles(onlyUpstream)...) {
+		skip[a] = true
+	}
+	var out []string
+	checked := 0
+	for _, a := range onlyUpstream {
+		_, rel, ok := strings.Cut(a, "/")
+		if !ok || skip[a] {
+			continue
+		}
+		if checked++; checked > maxHistoryChecks {
+			break
+		}
+		if h, err := repo.FileHistory(ctx, path.Join(dir, rel), 1); err == nil && len(h) == 0 {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // unserved picks the artifact paths (package/dist/x.js) whose file the checkout lacks
