@@ -480,6 +480,26 @@ func TestLocate(t *testing.T) {
 		}
 	})
 
+	t.Run("after the tag means descending from it", func(t *testing.T) {
+		// Polymer 3.5.1: the changelog was committed right after the tag, while dependabot
+		// branches forked long before hold older commits with the same version.
+		f := newFixture(t)
+		f.commit("1.0.0", map[string]string{"package.json": pkgJSON("widget", "1.0.0"), "index.js": "v1\n", "CHANGELOG.md": "c0\n"})
+		f.git("checkout", "--quiet", "-b", "dependabot")
+		f.commit("old side commit", map[string]string{"CHANGELOG.md": "c1\n"})
+		f.git("checkout", "--quiet", "main")
+		f.commit("release", map[string]string{"index.js": "v1\n", "README.md": "r\n"})
+		f.git("tag", "v1.0.0")
+		changelog := f.commit("update changelog", map[string]string{"CHANGELOG.md": "c1\n"})
+		r := sync1(t, f)
+		upstream := map[string]string{"index.js": BlobHash([]byte("v1\n")), "CHANGELOG.md": BlobHash([]byte("c1\n"))}
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", UpstreamFiles: upstream})
+		want := definition.Location{Repo: f.URL, Ref: changelog, Evidence: "content_search(after tag v1.0.0)"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
 	t.Run("published from a commit after the tag that changed only the manifest", func(t *testing.T) {
 		// koa-router 7.4.0: tagged, then a devDependency dropped, then published.
 		f := newFixture(t)

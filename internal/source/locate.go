@@ -443,7 +443,8 @@ const maxAfterTag = 200
 
 // laterThanTag handles a release published from a commit after its tag (the maintainer tagged,
 // then committed release files, then published): when some upstream files differ from the
-// tag's, the commits after the tag that touch the package directory are scored by content, and
+// tag's, the commits after the tag (descending from it, on any branch) that touch the package
+// directory are scored by content, and
 // the best one that matches more upstream files than the tag and still has the version wins.
 func (l *locator) laterThanTag(ctx context.Context, hit *tagHit) (string, candidate, bool) {
 	if len(l.q.UpstreamFiles) == 0 {
@@ -457,7 +458,7 @@ func (l *locator) laterThanTag(ctx context.Context, hit *tagHit) (string, candid
 	if at.matched == at.present {
 		return l.manifestAfterTag(ctx, hit, at)
 	}
-	args := []string{"rev-list", "--reverse", "--branches", "^" + hit.commit}
+	args := []string{"rev-list", "--reverse", "--ancestry-path", "--branches", "^" + hit.commit}
 	if d := cleanDir(dir); d != "" {
 		args = append(args, "--", d)
 	}
@@ -502,7 +503,7 @@ func (l *locator) manifestAfterTag(ctx context.Context, hit *tagHit, at scored) 
 	if tagged, ok := l.blobAt(ctx, hit.commit, mpath); !ok || tagged == l.q.UpstreamManifest {
 		return "", candidate{}, false
 	}
-	out, err := l.repo.git(ctx, "rev-list", "--reverse", "--branches", "^"+hit.commit, "--", mpath)
+	out, err := l.repo.git(ctx, "rev-list", "--reverse", "--ancestry-path", "--branches", "^"+hit.commit, "--", mpath)
 	if err != nil {
 		return "", candidate{}, false
 	}
