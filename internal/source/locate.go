@@ -444,8 +444,8 @@ const maxAfterTag = 200
 // laterThanTag handles a release published from a commit after its tag (the maintainer tagged,
 // then committed release files, then published): when some upstream files differ from the
 // tag's, the commits after the tag (descending from it, on any branch) that touch the package
-// directory are scored by content, and
-// the best one that matches more upstream files than the tag and still has the version wins.
+// directory are scored by content, and the best one that matches more upstream files than the
+// tag and still has the version wins.
 func (l *locator) laterThanTag(ctx context.Context, hit *tagHit) (string, candidate, bool) {
 	if len(l.q.UpstreamFiles) == 0 {
 		return "", candidate{}, false
