@@ -538,7 +538,9 @@ func workingTreeFiles(paths []string) []string {
 		case strings.Contains("/"+p+"/", "/.idea/"), strings.Contains("/"+p+"/", "/.vscode/"),
 			strings.HasSuffix(base, ".iml"), strings.HasSuffix(base, ".swp"), strings.HasSuffix(base, "~"),
 			strings.HasSuffix(base, ".orig"), strings.HasSuffix(base, ".rej"),
-			base == ".DS_Store", base == "Thumbs.db", base == "npm-debug.log", strings.HasPrefix(base, "npm-debug.log."):
+			base == ".DS_Store", base == "Thumbs.db", base == "npm-debug.log", strings.HasPrefix(base, "npm-debug.log."),
+			base == ".eslintcache", base == ".jekyll-metadata", base == "yarn-error.log", base == ".nyc_output",
+			strings.Contains("/"+p+"/", "/.nyc_output/"), strings.Contains("/"+p+"/", "/.cache/"):
 			out = append(out, p)
 		}
 	}

@@ -11,8 +11,10 @@ func TestWorkingTreeFiles(t *testing.T) {
 	got := workingTreeFiles([]string{
 		"package/clone.iml", "package/.idea/workspace.xml", "package/lib/index.js", "package/.DS_Store",
 		"package/dist/app.js.orig", "package/README.md", "package/src/idea.js", "package/npm-debug.log",
+		"package/.eslintcache", "package/.jekyll-metadata", "package/src/cache.js",
 	})
-	want := []string{"package/clone.iml", "package/.idea/workspace.xml", "package/.DS_Store", "package/dist/app.js.orig", "package/npm-debug.log"}
+	want := []string{"package/clone.iml", "package/.idea/workspace.xml", "package/.DS_Store", "package/dist/app.js.orig", "package/npm-debug.log",
+		"package/.eslintcache", "package/.jekyll-metadata"}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
