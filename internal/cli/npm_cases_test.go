@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -464,5 +465,50 @@ func TestMismatchNamesNeverCommittedFiles(t *testing.T) {
 	}
 	if !strings.Contains(res.Message, "never committed to the repository: 1 of the files only the registry's artifact has (package/flake.nix)") {
 		t.Errorf("message %q does not name the file no commit has", res.Message)
+	}
+}
+
+// Published from a Windows checkout (chart.js 2.9.4): the text files carry CR LF. The rebuild
+// checks out the same way, so they come out as published rather than only equivalent.
+func TestWindowsCheckout(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "windows-fixture", "version": "1.0.0", "repository": "fixture/windows"}` + "\n",
+		"index.js":     "module.exports = 1;\n",
+		"README.md":    "# windows\n\ntext\n",
+		"LICENSE":      "MIT\n",
+	}
+	dir, _ := f.repo("windows", files, "v1.0.0")
+	crlf := map[string]string{}
+	for _, p := range []string{"index.js", "README.md", "LICENSE"} {
+		crlf[p] = strings.ReplaceAll(files[p], "\n", "\r\n")
+	}
+	writeFiles(t, dir, crlf) // what Git for Windows checks out
+	f.reg.Publish(f.npmPack(dir))
+
+	code, out, errb := f.vouch("infer", "pkg:npm/windows-fixture@1.0.0")
+	if code != 0 || !strings.Contains(out, "lineEndings: crlf") {
+		t.Fatalf("infer: exit %d, want location.lineEndings: crlf\n%s\n%s", code, out, errb)
+	}
+	code, res := f.rebuildJSON("pkg:npm/windows-fixture@1.0.0")
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if slices.Contains(res.Stabilizers, "text-line-endings") {
+		t.Errorf("stabilizers %v: the CR LF checkout should have made the line endings equal", res.Stabilizers)
+	}
+}
+
+// lerna publish writes "gitHead" into package.json before packing: the rebuild writes the
+// commit it checked out there too.
+func TestGitHeadAnnotation(t *testing.T) {
+	f := newFixture(t)
+	pj := "{\n  \"name\": \"lerna-fixture\",\n  \"version\": \"1.0.0\",\n  \"repository\": \"fixture/lerna\"\n}\n"
+	dir, commit := f.repo("lerna", map[string]string{"package.json": pj, "index.js": "module.exports = 1;\n"}, "v1.0.0")
+	writeFiles(t, dir, map[string]string{"package.json": strings.Replace(pj, "\"\n}", "\",\n  \"gitHead\": \""+commit+"\"\n}", 1)})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/lerna-fixture@1.0.0")
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/vouch-dev/vouch/internal/registry/npm"
+	"github.com/vouch-dev/vouch/internal/source"
 )
 
 func TestArtifactName(t *testing.T) {
@@ -142,5 +143,46 @@ func TestShimsRunTheHostsNpx(t *testing.T) {
 	// Not "npx" looked up on the scripts' PATH, where node_modules/.bin comes first.
 	if want := "exec " + shellQuote(npx) + " --yes yarn@1.22.19 \"$@\""; !strings.Contains(string(b), want) {
 		t.Errorf("yarn shim:\n%s\nwant a line %s", b, want)
+	}
+}
+
+func TestWindowsCheckout(t *testing.T) {
+	repo := map[string]string{ // the repository's (LF) contents
+		"README.md": "# x\nline\n",
+		"LICENSE":   "MIT\n",
+		"index.js":  "module.exports = 1;\n",
+		"logo.png":  "\x89PNG\x00\n",
+	}
+	mk := func(published map[string]string) (*upstreamPkg, map[string]string, map[string][]byte) {
+		up := &upstreamPkg{data: map[string][]byte{}}
+		src := map[string]string{}
+		differ := map[string][]byte{}
+		for f, c := range published {
+			up.files = append(up.files, f)
+			up.data[f] = []byte(c)
+		}
+		for f, c := range repo {
+			src[f] = source.BlobHash([]byte(c))
+			if p, ok := published[f]; ok && p != c {
+				differ[f] = []byte(c)
+			}
+		}
+		return up, src, differ
+	}
+	crlf := func(s string) string { return strings.ReplaceAll(s, "\n", "\r\n") }
+	// Published from Windows: the text files have CR LF, the binary one is untouched.
+	up, src, differ := mk(map[string]string{"README.md": crlf(repo["README.md"]), "LICENSE": crlf(repo["LICENSE"]), "index.js": repo["index.js"], "logo.png": repo["logo.png"], "dist/x.js": "gen\r\n"})
+	if n, ok := windowsCheckout(up, src, differ); !ok || n != 2 {
+		t.Errorf("Windows publish: windowsCheckout = %d, %v; want 2, true", n, ok)
+	}
+	// A Linux publish whose one CR LF file is a generated one, or the repository's own.
+	up, src, differ = mk(map[string]string{"README.md": repo["README.md"], "LICENSE": repo["LICENSE"], "index.js": repo["index.js"], "dist/x.js": "gen\r\n"})
+	if _, ok := windowsCheckout(up, src, differ); ok {
+		t.Error("Linux publish read as a Windows checkout")
+	}
+	// One CR LF file among more LF ones: an editor's, not git's.
+	up, src, differ = mk(map[string]string{"README.md": crlf(repo["README.md"]), "LICENSE": repo["LICENSE"], "index.js": repo["index.js"]})
+	if _, ok := windowsCheckout(up, src, differ); ok {
+		t.Error("a lone CR LF file read as a Windows checkout")
 	}
 }
