@@ -512,3 +512,24 @@ func TestGitHeadAnnotation(t *testing.T) {
 		t.Fatalf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
 	}
 }
+
+// The publisher's tree ignored files the commit publishes (moment 2.29.4's .npmignore was not
+// the commit's): the mismatch says the publisher's file selection differed.
+func TestMismatchNamesFilesThePublisherLeftOut(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "ignore-fixture", "version": "1.0.0", "repository": "fixture/ignore"}` + "\n",
+		"index.js":     "module.exports = 1;\n",
+		"Gruntfile.js": "module.exports = function () {};\n",
+	}
+	dir, _ := f.repo("ignore", files, "v1.0.0")
+	writeFiles(t, dir, map[string]string{".npmignore": "Gruntfile.js\n"}) // the publisher's tree
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/ignore-fixture@1.0.0")
+	if code != 1 || res.Verdict != verdict.Mismatch || res.Reason != verdict.ReasonFileSetMismatch {
+		t.Fatalf("exit %d verdict %s (%s), want 1 mismatch file_set_mismatch: %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if !strings.Contains(res.Message, "the publisher left out 1 file the repository has at the commit (package/Gruntfile.js)") {
+		t.Errorf("message %q does not name the file the publisher left out", res.Message)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -338,11 +339,44 @@ func (p *Pipeline) compare(ctx context.Context, eco ecosystem.Ecosystem, def *de
 			res.Message += fmt.Sprintf("; never committed to the repository: %d of the files only the registry's artifact has (%s); the publisher's working tree had them, or a build step this rebuild did not run made them",
 				len(never), strings.Join(never[:min(3, len(never))], ", "))
 		}
+		if unpublished := committedOnlyInRebuild(ctx, r.repo, def, sum.OnlyRebuild); len(unpublished) > 0 && len(sum.OnlyRebuild) == len(unpublished) {
+			res.Message += fmt.Sprintf("; the publisher left out %s the repository has at the commit (%s): its file selection (ignore rules, or a files list) was not the commit's",
+				files(len(unpublished)), strings.Join(unpublished[:min(3, len(unpublished))], ", "))
+		}
 		if path, err := p.saveDiff(up, tree); err == nil {
 			res.Diff.Path = path
 		}
 	}
 	return nil
+}
+
+// committedOnlyInRebuild picks the artifact paths only the rebuild has that are files of the
+// repository at the definition's commit, in its package directory. Nil when repo is nil.
+func committedOnlyInRebuild(ctx context.Context, repo *source.Repo, def *definition.BuildDefinition, onlyRebuild []string) []string {
+	if repo == nil || len(onlyRebuild) == 0 {
+		return nil
+	}
+	files, err := repo.ListFiles(ctx, def.Location.Ref, def.Location.Dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range onlyRebuild {
+		if _, rel, ok := strings.Cut(a, "/"); ok {
+			if _, in := files[rel]; in {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
+}
+
+// files is "1 file" or "N files".
+func files(n int) string {
+	if n == 1 {
+		return "1 file"
+	}
+	return strconv.Itoa(n) + " files"
 }
 
 // maxHistoryChecks bounds the paths neverCommitted looks up.
