@@ -533,3 +533,35 @@ func TestMismatchNamesFilesThePublisherLeftOut(t *testing.T) {
 		t.Errorf("message %q does not name the file the publisher left out", res.Message)
 	}
 }
+
+// A lockfile package.json has outgrown (async 2.6.4: dependencies added without updating
+// package-lock.json): npm ci refuses it, so the install falls back to npm install.
+func TestLockfileOutOfStep(t *testing.T) {
+	f := newFixture(t)
+	f.reg.Publish(registrytest.NPMTarball(t, map[string]string{
+		"package.json": `{"name": "dep-fixture", "version": "1.0.0", "main": "index.js"}`,
+		"index.js":     "module.exports = function shout(s) { return s.toUpperCase(); };\n",
+	}))
+	files := map[string]string{
+		"package.json": `{"name": "stale-lock-fixture", "version": "1.0.0", "files": ["dist"],
+  "scripts": {"prepublishOnly": "node build.js"},
+  "devDependencies": {"dep-fixture": "^1.0.0"}, "repository": "fixture/stale-lock"}
+`,
+		"package-lock.json": `{"name": "stale-lock-fixture", "version": "1.0.0", "lockfileVersion": 3, "requires": true,
+  "packages": {"": {"name": "stale-lock-fixture", "version": "1.0.0"}}}
+`,
+		"build.js":   "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', JSON.stringify(require('dep-fixture')('built')) + ';\\n');\n",
+		".gitignore": "node_modules/\ndist/\n",
+	}
+	dir, _ := f.repo("stale-lock", files, "v1.0.0")
+	writeFiles(t, dir, map[string]string{"dist/index.js": "\"BUILT\";\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/stale-lock-fixture@1.0.0")
+	if code != 0 || !res.Verdict.Success() {
+		log, _ := os.ReadFile(res.BuildLog)
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if log, err := os.ReadFile(res.BuildLog); err != nil || !strings.Contains(string(log), "package-lock.json is out of step with package.json") {
+		t.Errorf("the build log does not say the install fell back to npm install (%v)", err)
+	}
+}

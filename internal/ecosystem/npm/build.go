@@ -161,6 +161,18 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			out = &tailWriter{n: 1 << 20}
 			err = env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
 		}
+		if err != nil && args[0] == "ci" && bytes.Contains(out.Bytes(), []byte("package.json and package-lock.json or npm-shrinkwrap.json are in sync")) {
+			// A lockfile its package.json has outgrown (a dependency added without updating
+			// it): npm ci refuses, and the publisher's npm install used what it pins and
+			// resolved the rest. The lockfile is put back afterwards.
+			if orig, rerr := os.ReadFile(lock); rerr == nil {
+				defer os.WriteFile(lock, orig, 0o644)
+			}
+			args = append([]string{"install"}, args[1:]...)
+			fmt.Fprintf(env.Log, "vouch: package-lock.json is out of step with package.json, which npm ci refuses; installing as npm install does, from the lockfile where it still applies\n$ npm %s\n", strings.Join(args, " "))
+			out = &tailWriter{n: 1 << 20}
+			err = env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
+		}
 		if _, gitDeps := installProblems(out.Bytes()); err != nil && len(gitDeps) > 0 {
 			// A git dependency (the build reaches registries only) under a test tool: install
 			// without the devDependencies only test and lint scripts use.
