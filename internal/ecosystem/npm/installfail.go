@@ -20,6 +20,8 @@ var (
 	notInReg  = regexp.MustCompile(`'([^'\s]+)' is not in (?:this|the npm) registry`)
 	noTarget  = regexp.MustCompile(`No matching version found for (\S+?)\.?$`)
 	gitRemote = regexp.MustCompile(`git (?:--no-replace-objects )?ls-remote (?:-h -t )?(\S+)`)
+	// A lockfile's GitHub dependency is a tarball of a commit from GitHub's API or codeload.
+	githubTarball = regexp.MustCompile(`https://(?:api\.github\.com/repos|codeload\.github\.com)/([\w.-]+)/([\w.-]+)/(?:tarball|tar\.gz)/`)
 )
 
 // installProblems reads an install's output for causes a maintainer can act on: packages the
@@ -54,6 +56,10 @@ func installProblems(out []byte) (missing, gitDeps []string) {
 		}
 		if m := gitRemote.FindStringSubmatch(line); m != nil {
 			add(&gitDeps, m[1])
+			continue
+		}
+		if m := githubTarball.FindStringSubmatch(line); m != nil {
+			add(&gitDeps, "https://github.com/"+m[1]+"/"+m[2])
 			continue
 		}
 		if recent404 > 0 && (is404 || strings.Contains(line, "Request URL:")) {

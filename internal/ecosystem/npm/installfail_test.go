@@ -39,6 +39,12 @@ func TestInstallProblems(t *testing.T) {
 			missing: nil,
 		},
 		{
+			name:    "GitHub tarball dependency",
+			out:     "npm ERR! code E403\nnpm ERR! 403 403 Forbidden - GET https://api.github.com/repos/browserify/browserify/tarball/9ff7c55cc67a7ddbc64f8e7270bcd75fcc72ce2f\nnpm ERR! 403 In most cases\n",
+			git:     []string{"https://github.com/browserify/browserify"},
+			missing: nil,
+		},
+		{
 			name:    "no matching version",
 			out:     "npm error code ETARGET\nnpm error notarget No matching version found for @less/test-data@^3.13.0.\nnpm error notarget In most cases you\n",
 			missing: []string{"@less/test-data@^3.13.0"},
