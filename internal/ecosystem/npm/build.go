@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,6 +212,12 @@ func (e *Ecosystem) installWithoutTestTools(ctx context.Context, env *ecosystem.
 	roots = append(roots, strings.Split(p["scripts"], ",")...)
 	roots = append(roots, strings.Split(p["root_scripts"], ",")...)
 	drop := testOnlyDevDeps(m, roots)
+	for _, d := range unusedGitDevDeps(m, roots, gitDeps) {
+		if !slices.Contains(drop, d) {
+			drop = append(drop, d)
+		}
+	}
+	sort.Strings(drop)
 	if len(drop) == 0 {
 		return false, nil, nil
 	}
@@ -224,7 +231,7 @@ func (e *Ecosystem) installWithoutTestTools(ctx context.Context, env *ecosystem.
 		defer os.WriteFile(lock, orig, 0o644)
 	}
 	retry := append([]string{"install"}, args[1:]...)
-	fmt.Fprintf(env.Log, "vouch: git dependencies cannot be fetched (%s); retrying without the devDependencies only test and lint scripts use: %s\n$ npm %s\n",
+	fmt.Fprintf(env.Log, "vouch: git dependencies cannot be fetched (%s); retrying without the devDependencies only test and lint scripts use, or that no publish script uses: %s\n$ npm %s\n",
 		listSome(gitDeps, 3), strings.Join(drop, ", "), strings.Join(retry, " "))
 	out = &tailWriter{n: 1 << 20}
 	return true, out, env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, retry...))

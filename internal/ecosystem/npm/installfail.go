@@ -150,6 +150,60 @@ func (t *tailWriter) Bytes() []byte {
 // scripts (roots). A reference to a script is any word of a command that names one (npm run
 // x, yarn x, run-s x y), which errs towards keeping dependencies.
 func testOnlyDevDeps(m *manifest, roots []string) []string {
+	used, tested := scriptUse(m, roots)
+	var out []string
+	for dep := range m.DevDeps {
+		bin := dep[strings.LastIndex(dep, "/")+1:]
+		if used[dep] || used[bin] || !(tested[dep] || tested[bin]) {
+			continue
+		}
+		out = append(out, dep)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// unusedGitDevDeps lists the devDependencies fetched from one of the git repositories that
+// could not be fetched (gitDeps, as installProblems names them) and named by no script reached
+// from the publish scripts (roots): a documentation theme (protobufjs's jaguarjs-jsdoc, which
+// only its jsdoc configuration names) builds no package file.
+func unusedGitDevDeps(m *manifest, roots, gitDeps []string) []string {
+	used, _ := scriptUse(m, roots)
+	var out []string
+	for dep, spec := range m.DevDeps {
+		s, ok := spec.(string)
+		bin := dep[strings.LastIndex(dep, "/")+1:]
+		if !ok || used[dep] || used[bin] {
+			continue
+		}
+		for _, g := range gitDeps {
+			if repo := githubRepo(g); repo != "" && strings.Contains(strings.ToLower(s), strings.ToLower(repo)) {
+				out = append(out, dep)
+				break
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// githubRepo is "owner/name" of a GitHub git URL in any form npm prints, "" for others.
+func githubRepo(u string) string {
+	for _, p := range []string{"github.com/", "github.com:"} {
+		if _, rest, ok := strings.Cut(u, p); ok {
+			parts := strings.SplitN(strings.TrimSuffix(rest, ".git"), "/", 3)
+			if len(parts) >= 2 && parts[0] != "" && parts[1] != "" {
+				return parts[0] + "/" + strings.TrimSuffix(parts[1], ".git")
+			}
+		}
+	}
+	return ""
+}
+
+// scriptUse reads which words (commands, dependency names) the scripts reached from the
+// publish scripts (roots) use, and which the scripts reached only from test, lint and
+// coverage scripts use.
+func scriptUse(m *manifest, roots []string) (used, tested map[string]bool) {
 	words := func(cmd string) []string {
 		return strings.FieldsFunc(cmd, func(r rune) bool {
 			return !(r == '-' || r == '_' || r == '.' || r == '@' || r == '/' || r == ':' ||
@@ -183,7 +237,7 @@ func testOnlyDevDeps(m *manifest, roots []string) []string {
 		}
 	}
 	publish, test := closure(roots), closure(testRoots)
-	used, tested := map[string]bool{}, map[string]bool{}
+	used, tested = map[string]bool{}, map[string]bool{}
 	for s, body := range m.Scripts {
 		for _, w := range words(body) {
 			if publish[s] {
@@ -193,16 +247,7 @@ func testOnlyDevDeps(m *manifest, roots []string) []string {
 			}
 		}
 	}
-	var out []string
-	for dep := range m.DevDeps {
-		bin := dep[strings.LastIndex(dep, "/")+1:]
-		if used[dep] || used[bin] || !(tested[dep] || tested[bin]) {
-			continue
-		}
-		out = append(out, dep)
-	}
-	sort.Strings(out)
-	return out
+	return used, tested
 }
 
 var testScript = regexp.MustCompile(`^(pre|post)?(test|tests|lint|coverage|cover)([:_-].*)?$`)

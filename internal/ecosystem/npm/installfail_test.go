@@ -120,3 +120,34 @@ func TestTestOnlyDevDeps(t *testing.T) {
 		t.Errorf("with test a publish script: %v, want none", got)
 	}
 }
+
+func TestUnusedGitDevDeps(t *testing.T) {
+	m := &manifest{
+		Scripts: map[string]string{
+			"prepublish":   "node scripts/prepublish",
+			"build":        "npm run build:bundle",
+			"build:bundle": "gulp --gulpfile scripts/gulpfile.js && browserify lib > dist/x.js",
+			"docs":         "jsdoc -c config/jsdoc.json",
+		},
+		DevDeps: map[string]any{
+			"jaguarjs-jsdoc": "github:dcodeIO/jaguarjs-jsdoc",                            // a theme only the jsdoc config names
+			"browserify":     "git+https://github.com/browserify/browserify.git#9ff7c55", // the build needs it
+			"gulp":           "^4",
+		},
+	}
+	failed := []string{"ssh://git@github.com/dcodeIO/jaguarjs-jsdoc.git", "https://github.com/browserify/browserify"}
+	got := unusedGitDevDeps(m, []string{"prepublish", "build"}, failed)
+	if diff := cmp.Diff([]string{"jaguarjs-jsdoc"}, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	for u, want := range map[string]string{
+		"ssh://git@github.com/dcodeIO/jaguarjs-jsdoc.git": "dcodeIO/jaguarjs-jsdoc",
+		"git@github.com:o/r.git":                          "o/r",
+		"https://github.com/o/r/tarball/x":                "o/r",
+		"https://gitlab.com/o/r":                          "",
+	} {
+		if got := githubRepo(u); got != want {
+			t.Errorf("githubRepo(%q) = %q, want %q", u, got, want)
+		}
+	}
+}
