@@ -156,6 +156,11 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		}
 		if s := publishScripts(srcMan.Scripts); s != "" {
 			params["scripts"] = s
+			if _, ok := srcMan.Scripts["build"]; ok && len(generated) > 0 && !strings.Contains(s, ",") && testsOnly(srcMan.Scripts[s]) {
+				// "prepublish": "npm test" checks, and the maintainer built by hand.
+				params["scripts"] = s + ",build"
+				def.Notes = append(def.Notes, fmt.Sprintf("the %s script only runs tests and the published files are built: the build script runs too, as the maintainer ran it before publishing", s))
+			}
 		}
 		if len(generated) > 0 && !hasPrepack && pubTool == "" {
 			tag, _ := strings.CutPrefix(loc.Evidence, "tag:")
@@ -405,6 +410,33 @@ func readUpstream(tgz string) (*upstreamPkg, error) {
 	}
 	sort.Strings(u.files)
 	return u, nil
+}
+
+// testsOnly reports whether a script command only runs tests or linters (npm test, npm run
+// lint && npm run test:unit, yarn test).
+func testsOnly(cmd string) bool {
+	segs := strings.FieldsFunc(cmd, func(r rune) bool { return r == '&' || r == ';' || r == '|' })
+	if len(segs) == 0 {
+		return false
+	}
+	for _, seg := range segs {
+		f := strings.Fields(seg)
+		var name string
+		switch {
+		case len(f) == 2 && (f[0] == "npm" || f[0] == "yarn" || f[0] == "pnpm") && (f[1] == "test" || f[1] == "t"):
+			continue
+		case len(f) == 3 && (f[0] == "npm" || f[0] == "yarn" || f[0] == "pnpm") && f[1] == "run":
+			name = f[2]
+		case len(f) == 2 && f[0] == "yarn":
+			name = f[1]
+		default:
+			return false
+		}
+		if !testScript.MatchString(name) {
+			return false
+		}
+	}
+	return true
 }
 
 // insideDir reports whether the repository path p is dir or under it ("" is the root).

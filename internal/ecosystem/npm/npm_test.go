@@ -186,3 +186,19 @@ func TestWindowsCheckout(t *testing.T) {
 		t.Error("a lone CR LF file read as a Windows checkout")
 	}
 }
+
+func TestTestsOnly(t *testing.T) {
+	for cmd, want := range map[string]bool{
+		"npm test":                          true,
+		"npm run lint && npm run test:unit": true,
+		"yarn test":                         true,
+		"npm test && npm run build":         false,
+		"node scripts/prepublish":           false,
+		"":                                  false,
+		"npm run lint; npm t":               true,
+	} {
+		if got := testsOnly(cmd); got != want {
+			t.Errorf("testsOnly(%q) = %v, want %v", cmd, got, want)
+		}
+	}
+}
