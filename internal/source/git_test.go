@@ -526,6 +526,22 @@ func TestLocate(t *testing.T) {
 		}
 	})
 
+	t.Run("a directory hint naming another package", func(t *testing.T) {
+		// redux-saga 1.2.3: its repository URL points into packages/core (@redux-saga/core).
+		f := newFixture(t)
+		c := f.commit("release", map[string]string{
+			"packages/core/package.json":       pkgJSON("@redux-saga/core", "1.2.3"),
+			"packages/redux-saga/package.json": pkgJSON("redux-saga", "1.2.3"),
+		})
+		f.git("tag", "redux-saga@1.2.3")
+		r := sync1(t, f)
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "redux-saga", Version: "1.2.3", DirHint: "packages/core"})
+		want := definition.Location{Repo: f.URL, Ref: c, Dir: "packages/redux-saga", Evidence: "tag:redux-saga@1.2.3"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
 	t.Run("release branch", func(t *testing.T) {
 		// node-uuid 1.4.8: a maintenance release on a branch named after it, never tagged.
 		f := newFixture(t)

@@ -362,8 +362,10 @@ func (l *locator) validate(ctx context.Context, commit string, allowPlaceholder 
 	if err == nil {
 		name, version, err = l.read(data)
 	}
-	if (err != nil || name != l.q.Name) && l.q.DirHint == "" {
-		// A monorepo without a directory hint: find the package's directory at this commit.
+	if err != nil || name != l.q.Name {
+		// A monorepo without a directory hint, or with a wrong one (redux-saga's metadata
+		// names packages/core, @redux-saga/core's directory): find the package's directory
+		// at this commit.
 		if d, ok := l.findDir(ctx, commit); ok {
 			dir = d
 			if data, err = l.repo.ReadFile(ctx, commit, path.Join(dir, l.manifest)); err == nil {
