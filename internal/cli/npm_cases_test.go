@@ -129,8 +129,9 @@ func TestNPMSourceShapes(t *testing.T) {
 			purl: "pkg:npm/inpublish-fixture@4.0.0",
 			setup: func(f *fixture) ([]byte, string, []registrytest.PublishOption) {
 				files := map[string]string{
-					// safe-publish-latest refuses to publish a published version: a rebuild passes it.
-					"package.json": `{"name": "inpublish-fixture", "version": "4.0.0", "scripts": {"prepublish": "safe-publish-latest && node guard.js && node stamp.js || echo not publishing"}, "repository": "fixture/inpublish"}` + "\n",
+					// safe-publish-latest refuses to publish a published version, and publish-please
+					// guard any npm publish outside its own flow: a rebuild passes both.
+					"package.json": `{"name": "inpublish-fixture", "version": "4.0.0", "scripts": {"prepublish": "safe-publish-latest && publish-please guard && node guard.js && node stamp.js || echo not publishing"}, "repository": "fixture/inpublish"}` + "\n",
 					// in-publish 2.0.1's test: npm_command (npm ≥ 7), else npm_config_argv (npm ≤ 6).
 					"guard.js":  "let cmd = process.env.npm_command;\nif (!cmd) { try { cmd = JSON.parse(process.env.npm_config_argv).cooked[0]; } catch (e) {} }\nprocess.exit(cmd === 'publish' ? 0 : 1);\n",
 					"stamp.js":  "const fs = require('fs');\nfs.copyFileSync('README.md', 'README.md.bak');\nfs.writeFileSync('README.md', fs.readFileSync('README.md', 'utf8').replace('master', 'v4.0.0'));\n",

@@ -639,9 +639,11 @@ func writeShims(workDir string, toolchain map[string]string, yarnRelease string)
 const scriptShell = "vouch-script-shell"
 
 // publishGuards are commands publish scripts run to refuse publishing a version the registry
-// already has ("prepublishOnly": "safe-publish-latest && npm run build"). A rebuild is of a
+// already has ("prepublishOnly": "safe-publish-latest && npm run build"), or to refuse a plain
+// `npm publish` ("prepublish": "npm run build && publish-please guard"; the maintainer's
+// `npm run publish-please` is the release, which a rebuild does not run). A rebuild is of a
 // published version, so the script shell puts no-op stand-ins for them first on PATH.
-var publishGuards = []string{"safe-publish-latest", "can-npm-publish"}
+var publishGuards = []string{"safe-publish-latest", "can-npm-publish", "publish-please"}
 
 const scriptShellText = `#!/bin/sh
 # vouch: npm runs package scripts through this shell (see the vouch npm ecosystem).
