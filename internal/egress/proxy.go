@@ -270,6 +270,14 @@ func askForTimes(req *http.Request) {
 // roundTrip forwards one allowed request and records it. Transport failures (dial, TLS) become
 // a recorded 502 so the build sees an HTTP error rather than a dropped connection.
 func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Response, error) {
+	if req.URL.Scheme == "http" && req.URL.Port() == "" {
+		// Old lockfiles record http://registry.npmjs.org/... tarball URLs: the registry is
+		// fetched over TLS (the content is checked against the lockfile's digest either way).
+		u := *req.URL
+		u.Scheme = "https"
+		req.URL = &u
+		req.Host = ""
+	}
 	rec := Record{Time: time.Now().UTC(), Method: req.Method, URL: redact(req.URL)}
 	p.mu.Lock()
 	p.pending++

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -276,5 +277,36 @@ func TestCertificatesValidUnderAnOldClock(t *testing.T) {
 	}
 	if _, err := leaf.Leaf.Verify(x509.VerifyOptions{Roots: roots, DNSName: "evil.example"}); err == nil {
 		t.Error("the certificate verifies for another host")
+	}
+}
+
+// An old lockfile's http://registry.npmjs.org/... URL is fetched over TLS.
+func TestProxyUpgradesPlainHTTPToTLS(t *testing.T) {
+	upstream := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.WriteString(w, "over TLS "+r.URL.Path)
+	}))
+	defer upstream.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(upstream.Certificate())
+	p, client := startProxy(t, Config{AllowHosts: []string{"example.com"}, UpstreamRootCAs: pool})
+	// example.com (a name httptest's certificate carries), port 443, is the test server.
+	p.tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if addr != "example.com:443" {
+			return nil, fmt.Errorf("dialled %s, want example.com:443", addr)
+		}
+		return (&net.Dialer{}).DialContext(ctx, network, strings.TrimPrefix(upstream.URL, "https://"))
+	}
+	resp, err := client.Get("http://example.com/onetime/-/onetime-1.1.0.tgz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(b) != "over TLS /onetime/-/onetime-1.1.0.tgz" {
+		t.Fatalf("status %d body %q", resp.StatusCode, b)
+	}
+	recs := p.Records()
+	if len(recs) != 1 || recs[0].URL != "https://example.com/onetime/-/onetime-1.1.0.tgz" {
+		t.Errorf("records %+v, want the https URL fetched", recs)
 	}
 }
