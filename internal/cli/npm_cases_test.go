@@ -566,3 +566,28 @@ func TestLockfileOutOfStep(t *testing.T) {
 		t.Errorf("the build log does not say the install fell back to npm install (%v)", err)
 	}
 }
+
+// esbuild < 0.13 fetches its binary in its install script, which the install does not run
+// (dependencies' scripts are off): the rebuild runs that one afterwards.
+func TestBinaryToolInstallScript(t *testing.T) {
+	f := newFixture(t)
+	f.reg.Publish(registrytest.NPMTarball(t, map[string]string{
+		"package.json": `{"name": "esbuild", "version": "0.11.23", "scripts": {"postinstall": "node install.js"}}`,
+		"install.js":   "require('fs').writeFileSync(__dirname + '/bin-installed', 'yes');\n",
+	}))
+	files := map[string]string{
+		"package.json": `{"name": "esbuilt-fixture", "version": "1.0.0", "files": ["dist"],
+  "scripts": {"build": "node build.js"}, "devDependencies": {"esbuild": "0.11.23"}, "repository": "fixture/esbuilt"}
+`,
+		"build.js":   "const fs = require('fs');\nfs.readFileSync(require.resolve('esbuild/bin-installed'));\nfs.mkdirSync('dist', {recursive: true});\nfs.writeFileSync('dist/index.js', 'built\\n');\n",
+		".gitignore": "node_modules/\ndist/\n",
+	}
+	dir, _ := f.repo("esbuilt", files, "v1.0.0")
+	writeFiles(t, dir, map[string]string{"dist/index.js": "built\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/esbuilt-fixture@1.0.0")
+	if code != 0 || !res.Verdict.Success() {
+		log, _ := os.ReadFile(res.BuildLog)
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+}

@@ -129,6 +129,13 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			if err := installFailure(err, "yarn "+strings.Join(args, " "), out.Bytes()); err != nil {
 				return "", err
 			}
+			if lock, err := os.ReadFile(filepath.Join(installDir, "yarn.lock")); err == nil && p["install_scripts"] != "true" && bytes.Contains(lock, []byte("\n\"esbuild@")) {
+				// See binaryTools.
+				fmt.Fprintf(env.Log, "vouch: running esbuild's install script (old releases fetch their binary from the registry there)\n$ yarn rebuild esbuild\n")
+				if err := env.Session.Run(ctx, e.spec(yarn, installDir, env, buildEnv, "rebuild", "esbuild")); err != nil {
+					fmt.Fprintf(env.Log, "vouch: yarn rebuild esbuild failed (%v); continuing\n", err)
+				}
+			}
 			env, buildEnv = releaseClock(ctx, p, env, buildEnv) // run sees them too
 			return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)
 		}
@@ -187,11 +194,47 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if !hadLock {
 			_ = os.Remove(lock)
 		}
+		if p["install_scripts"] != "true" {
+			if tools := binaryTools(installDir, pkgDir); len(tools) > 0 {
+				args := append([]string{"rebuild"}, tools...)
+				fmt.Fprintf(env.Log, "vouch: running the install scripts of %s (build tools that fetch their binary from the registry there)\n", strings.Join(tools, ", "))
+				if err := run(installDir, verdict.ReasonInstallFailed, args...); err != nil {
+					fmt.Fprintf(env.Log, "vouch: %v; continuing\n", err)
+				}
+			}
+		}
 		env, buildEnv = releaseClock(ctx, p, env, buildEnv) // run sees them too
 		return e.runPublish(ctx, def, env, tool, installer, pkgDir, buildEnv, run)
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
 	}
+}
+
+// binaryToolPackages are build tools whose install script fetches their native binary from
+// the npm registry (esbuild < 0.13's install.js installs esbuild-linux-64): the install runs
+// without dependencies' scripts (see Build), so theirs run afterwards, and only theirs.
+var binaryToolPackages = []string{"esbuild"}
+
+// binaryTools lists the binaryToolPackages installed under installDir or pkgDir that have an
+// install script.
+func binaryTools(installDir, pkgDir string) []string {
+	var out []string
+	for _, name := range binaryToolPackages {
+		for _, dir := range []string{installDir, pkgDir} {
+			b, err := os.ReadFile(filepath.Join(dir, "node_modules", name, "package.json"))
+			if err != nil {
+				continue
+			}
+			var m struct {
+				Scripts map[string]string `json:"scripts"`
+			}
+			if json.Unmarshal(b, &m) == nil && (m.Scripts["postinstall"] != "" || m.Scripts["install"] != "") {
+				out = append(out, name)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // installWithoutTestTools retries a failed npm install without the devDependencies that only
