@@ -18,56 +18,40 @@ else
 	echo "bwrap installed: $(command -v bwrap)"
 fi
 
+# optional NAME PACKAGE PRESENT WITHOUT installs the Debian PACKAGE unless the shell test
+# PRESENT holds; without root or apt-get, or when the install fails, it says WITHOUT (what
+# vouch does without it) and carries on.
+optional() {
+	if eval "$3"; then
+		echo "$1 present"
+	elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
+		export DEBIAN_FRONTEND=noninteractive
+		if apt-get install -y --no-install-recommends "$2" >/dev/null 2>&1 ||
+			{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends "$2" >/dev/null 2>&1; }; then
+			echo "$1 installed"
+		else
+			echo "setup.sh: could not install $2; $4" >&2
+		fi
+	else
+		echo "setup.sh: $2 not installed (needs root); $4" >&2
+	fi
+}
+
 # ISA-L inflates gzip about 3x faster than the pure-Go default (internal/archive, build tag
 # isal); scripts/vouch and scripts/test use it when its header is present. Optional: without
 # it everything works, only slower.
-if [ -e /usr/include/isa-l/igzip_lib.h ]; then
-	echo "ISA-L present"
-elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-	export DEBIAN_FRONTEND=noninteractive
-	if apt-get install -y --no-install-recommends libisal-dev >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends libisal-dev >/dev/null 2>&1; }; then
-		echo "ISA-L installed"
-	else
-		echo "setup.sh: could not install libisal-dev; gzip is inflated in pure Go" >&2
-	fi
-else
-	echo "setup.sh: libisal-dev not installed (needs root); gzip is inflated in pure Go" >&2
-fi
+optional ISA-L libisal-dev '[ -e /usr/include/isa-l/igzip_lib.h ]' "gzip is inflated in pure Go"
 
 # libfaketime starts npm build scripts' clock at the release commit's time in the bwrap
 # sandbox (copyright years and dates stamped into bundles); without it builds see the real
 # clock and the tests that need it are skipped.
-if [ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 2>/dev/null)" ]; then
-	echo "libfaketime present"
-elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-	export DEBIAN_FRONTEND=noninteractive
-	if apt-get install -y --no-install-recommends libfaketime >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends libfaketime >/dev/null 2>&1; }; then
-		echo "libfaketime installed"
-	else
-		echo "setup.sh: could not install libfaketime; builds see the real clock" >&2
-	fi
-else
-	echo "setup.sh: libfaketime not installed (needs root); builds see the real clock" >&2
-fi
+optional libfaketime libfaketime '[ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 2>/dev/null)" ]' \
+	"builds see the real clock"
 
 # jq: publishing workflows write the published package.json with it (typestack's `jq
 # 'del(.devDependencies) | del(.scripts)' package.json > build/package.json`), and the rebuild
 # runs their commands.
-if command -v jq >/dev/null 2>&1; then
-	echo "jq present"
-elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null 2>&1; then
-	export DEBIAN_FRONTEND=noninteractive
-	if apt-get install -y --no-install-recommends jq >/dev/null 2>&1 ||
-		{ apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends jq >/dev/null 2>&1; }; then
-		echo "jq installed"
-	else
-		echo "setup.sh: could not install jq; workflow-published packages whose workflow uses it fail to build" >&2
-	fi
-else
-	echo "setup.sh: jq not installed (needs root)" >&2
-fi
+optional jq jq 'command -v jq >/dev/null 2>&1' "workflow-published packages whose workflow uses it fail to build"
 
 # PyPI tests (internal/ecosystem/pypi) build real wheels with pip and build; `go test` must not
 # reach the internet, so the build backends are downloaded here, once per machine, and the
