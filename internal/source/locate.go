@@ -509,11 +509,16 @@ func (l *locator) manifestAfterTag(ctx context.Context, hit *tagHit, at scored) 
 	if err != nil {
 		return "", candidate{}, false
 	}
+	// The manifest each of those commits left, from one walk of its history.
+	blobs, err := l.repo.FileBlobs(ctx, mpath, maxManifestHistory)
+	if err != nil {
+		return "", candidate{}, false
+	}
 	for i, c := range strings.Fields(string(out)) {
 		if i >= maxAfterTag || ctx.Err() != nil {
 			break
 		}
-		if b, ok := l.blobAt(ctx, c, mpath); !ok || b != l.q.UpstreamManifest {
+		if blobs[c] != l.q.UpstreamManifest {
 			continue
 		}
 		if s, ok := l.score(ctx, c, hit.c.dir); !ok || s.matched != at.matched || s.present != at.present {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"strings"
 
-	"github.com/vouch-dev/vouch/internal/archive"
 	"github.com/vouch-dev/vouch/internal/definition"
 	"github.com/vouch-dev/vouch/internal/ecosystem"
 	"github.com/vouch-dev/vouch/internal/source"
@@ -59,25 +58,17 @@ func (e *Ecosystem) Locate(ctx context.Context, up *ecosystem.Upstream, mirrors 
 // search, and gives package.json's apart: publishing tools rewrite it (version placeholders,
 // yarn, pnpm), so it only tells commits apart when it is the repository's exactly.
 func upstreamBlobs(tgz string) (files map[string]string, manifest string, err error) {
-	a, err := archive.ReadFile(tgz, archive.DefaultLimits)
-	if err != nil {
-		return nil, "", verdict.Wrap(verdict.UpstreamError, verdict.ReasonUnsafeArtifact, "reading upstream tarball", err)
-	}
-	_, prefix, err := tarballManifest(a)
+	u, err := readUpstream(tgz)
 	if err != nil {
 		return nil, "", err
 	}
-	files = make(map[string]string)
-	for _, en := range a.Entries {
-		if en.Type != archive.TypeFile || !strings.HasPrefix(en.Name, prefix) {
-			continue
-		}
-		rel := strings.TrimPrefix(en.Name, prefix)
+	files = make(map[string]string, len(u.files))
+	for _, rel := range u.files {
 		if rel == "package.json" {
-			manifest = source.BlobHash(en.Data)
+			manifest = source.BlobHash(u.data[rel])
 			continue
 		}
-		files[rel] = source.BlobHash(en.Data)
+		files[rel] = source.BlobHash(u.data[rel])
 	}
 	return files, manifest, nil
 }
