@@ -68,6 +68,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			}
 		}
 	}
+	nodePinned := false // npm runs on the host's Node.js by absolute path, scripts on another
 	if want, ok := parseRelease(def.Toolchain["node"]); ok && want[0] != nodeMajor && def.Strategy.Name == StrategyBuildPack {
 		// The package's build tools need another Node.js major than the host's: scripts find
 		// it first on PATH, while npm itself keeps running on the host's Node.js.
@@ -78,6 +79,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if tool, installer, err = e.onHostNode(tool, installer, env.WorkDir); err != nil {
 			return "", err
 		}
+		nodePinned = true
 		buildEnv = prependPath(buildEnv, filepath.Dir(node.Cmd[0]), 1)
 		env.ReadOnly = append(env.ReadOnly, node.Dir)
 		nodeMajor = want[0]
@@ -158,16 +160,31 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if p["legacy_peer_deps"] == "true" {
 			args = append(args, "--legacy-peer-deps")
 		}
+		deps := installer // installs the dependencies; scripts run with installer
+		if yarnLock, err := os.ReadFile(filepath.Join(installDir, "yarn.lock")); err == nil && !hadLock && install == "install" && !isBerryLock(yarnLock) && !nodePinned {
+			// npm < 7 ignores a Yarn 1 lockfile and installs the newest dependencies; npm ≥ 7
+			// installs the versions it pins, as the publisher's yarn did.
+			if n, ok := parseRelease(installer.Version); ok && n[0] < 7 {
+				host, err := e.Toolchains.NPM(ctx, "host")
+				if err != nil {
+					return "", err
+				}
+				if h, ok := parseRelease(host.Version); ok && h[0] >= 7 {
+					fmt.Fprintf(env.Log, "vouch: npm %s ignores yarn.lock; npm %s installs the versions it pins\n", installer.Version, host.Version)
+					deps = host
+				}
+			}
+		}
 		out := &tailWriter{n: 1 << 20}
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-		err := env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
+		err := env.Session.Run(ctx, e.spec(deps, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
 		if err != nil && p["legacy_peer_deps"] == "" && bytes.Contains(out.Bytes(), []byte("ERESOLVE")) {
 			// npm ≥ 7 refuses peer-dependency conflicts that npm 6 (which many packages were
 			// developed with) accepted; resolve as npm 6 did.
 			args = append(args, "--legacy-peer-deps")
 			fmt.Fprintf(env.Log, "vouch: peer dependency conflict; retrying as npm 6 resolved them\n$ npm %s\n", strings.Join(args, " "))
 			out = &tailWriter{n: 1 << 20}
-			err = env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
+			err = env.Session.Run(ctx, e.spec(deps, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
 		}
 		if err != nil && args[0] == "ci" && bytes.Contains(out.Bytes(), []byte("package.json and package-lock.json or npm-shrinkwrap.json are in sync")) {
 			// A lockfile its package.json has outgrown (a dependency added without updating
@@ -179,12 +196,12 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			args = append([]string{"install"}, args[1:]...)
 			fmt.Fprintf(env.Log, "vouch: package-lock.json is out of step with package.json, which npm ci refuses; installing as npm install does, from the lockfile where it still applies\n$ npm %s\n", strings.Join(args, " "))
 			out = &tailWriter{n: 1 << 20}
-			err = env.Session.Run(ctx, e.spec(installer, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
+			err = env.Session.Run(ctx, e.spec(deps, installDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
 		}
 		if _, gitDeps := installProblems(out.Bytes()); err != nil && len(gitDeps) > 0 {
 			// A git dependency (the build reaches registries only) under a test tool: install
 			// without the devDependencies only test and lint scripts use.
-			if retried, rout, rerr := e.installWithoutTestTools(ctx, env, installer, installDir, buildEnv, args, p, gitDeps); retried {
+			if retried, rout, rerr := e.installWithoutTestTools(ctx, env, deps, installDir, buildEnv, args, p, gitDeps); retried {
 				err, out = rerr, rout
 			}
 		}
@@ -272,6 +289,12 @@ func (e *Ecosystem) installWithoutTestTools(ctx context.Context, env *ecosystem.
 	lock := filepath.Join(installDir, "package-lock.json")
 	if orig, err := os.ReadFile(lock); err == nil {
 		defer os.WriteFile(lock, orig, 0o644)
+	}
+	// The failed install may have left a partial node_modules whose packages npm 6's
+	// install then counts as installed without linking their executables (rimraf:
+	// command not found); npm ci would have removed it too.
+	if err := os.RemoveAll(filepath.Join(installDir, "node_modules")); err != nil {
+		return false, nil, nil
 	}
 	retry := append([]string{"install"}, args[1:]...)
 	fmt.Fprintf(env.Log, "vouch: git dependencies cannot be fetched (%s); retrying without the devDependencies only test and lint scripts use, or that no publish script uses: %s\n$ npm %s\n",
