@@ -645,3 +645,35 @@ func TestYarnLockWithOldNPM(t *testing.T) {
 		t.Errorf("toolchain %v; the build log does not say npm 6 was not used to install:\n%s", res.Toolchain, log)
 	}
 }
+
+// A repository renamed since the release: the release's metadata names a URL that can no
+// longer be fetched, and the package's newest release names where it is now.
+func TestRepositoryMovedSinceTheRelease(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "moved-fixture", "version": "1.0.0", "main": "index.js", "repository": "fixture/moved"}` + "\n",
+		"index.js":     "module.exports = 1;\n",
+	}
+	dir, commit := f.repo("moved", files, "v1.0.0")
+	gone := "git+https://127.0.0.1:1/fixture/old-name.git"
+	f.reg.Publish(f.npmPack(dir), registrytest.WithRepository(gone))
+	f.git(dir, "checkout", "-q", "-b", "next")
+	f.commitFile(dir, "package.json", strings.Replace(files["package.json"], "1.0.0", "1.1.0", 1))
+	f.reg.Publish(f.npmPack(dir))
+
+	code, res := f.rebuildJSON("pkg:npm/moved-fixture@1.0.0")
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
+	}
+	if res.Source.Repo != "https://github.com/fixture/moved" || res.Source.Ref != commit {
+		t.Errorf("source %s @ %s, want https://github.com/fixture/moved @ %s", res.Source.Repo, res.Source.Ref, commit)
+	}
+
+	// Without other metadata naming another repository, the failure names the URL.
+	f.commitFile(dir, "package.json", strings.Replace(files["package.json"], "1.0.0", "1.2.0", 1))
+	f.reg.Publish(f.npmPack(dir), registrytest.WithRepository(gone))
+	code, res = f.rebuildJSON("pkg:npm/moved-fixture@1.2.0")
+	if code != 3 || res.Reason != verdict.ReasonCloneFailed || !strings.Contains(res.Message, "127.0.0.1:1/fixture/old-name") {
+		t.Errorf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
+	}
+}

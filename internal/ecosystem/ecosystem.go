@@ -30,6 +30,10 @@ type Upstream struct {
 	RepoURL string
 	// RepoDir is a directory hint from metadata (npm repository.directory).
 	RepoDir string
+	// OtherRepos are the repositories other metadata of the package names (its newest
+	// release's, the package-level one), as stated: a repository renamed or moved since this
+	// release is still found when RepoURL can no longer be fetched.
+	OtherRepos []OtherRepo
 	// Commit is a commit named by the metadata or provenance, with the evidence name.
 	Commit         string
 	CommitEvidence string
@@ -38,6 +42,9 @@ type Upstream struct {
 	// Meta is ecosystem-specific metadata (e.g. the npm version document).
 	Meta any
 }
+
+// OtherRepo is a repository URL and directory hint, as metadata states them.
+type OtherRepo struct{ URL, Dir string }
 
 // Env is what a build gets from the pipeline.
 type Env struct {

@@ -75,6 +75,61 @@ func TextLineEndings() Stabilizer {
 	}
 }
 
+// SourceMapLineEndings turns the escaped CR LF of a source map's embedded sources
+// ("sourcesContent": ["line\r\n..."]) into an escaped LF. A source map is JSON, so a
+// Windows build escapes its sources' line endings where TextLineEndings cannot see them;
+// they are debugging data, and the lines (and so the mappings) are the same. Only files
+// named *.map that are JSON objects are read; an escaped backslash before "r" is not an
+// escaped CR.
+func SourceMapLineEndings() Stabilizer {
+	normalize := func(e *archive.Entry) ([]byte, bool) {
+		if e.Type != archive.TypeFile || !strings.HasSuffix(e.Name, ".map") || !bytes.Contains(e.Data, []byte(`\r\n`)) {
+			return nil, false
+		}
+		if d := bytes.TrimLeft(e.Data, " \t\r\n"); len(d) == 0 || d[0] != '{' || !json.Valid(e.Data) {
+			return nil, false
+		}
+		out := make([]byte, 0, len(e.Data))
+		changed := false
+		for i := 0; i < len(e.Data); i++ {
+			c := e.Data[i]
+			if c != '\\' || i+1 >= len(e.Data) {
+				out = append(out, c)
+				continue
+			}
+			if e.Data[i+1] == 'r' && i+3 < len(e.Data) && e.Data[i+2] == '\\' && e.Data[i+3] == 'n' {
+				out = append(out, '\\', 'n')
+				i += 3
+				changed = true
+				continue
+			}
+			out = append(out, c, e.Data[i+1]) // an escape pair, \\ included
+			i++
+		}
+		return out, changed
+	}
+	return Stabilizer{
+		Name:        "source-map-line-endings",
+		Description: "Ignore CR LF versus LF line endings in the sources embedded in source maps (a Windows build).",
+		Apply: func(a *archive.Archive) bool {
+			changed := false
+			for _, e := range a.Entries {
+				if d, ok := normalize(e); ok {
+					e.Data = d
+					changed = true
+				}
+			}
+			return changed
+		},
+		Differs: entryDiffers(func(e *archive.Entry) string {
+			if _, ok := normalize(e); ok {
+				return "crlf"
+			}
+			return ""
+		}),
+	}
+}
+
 // PackageJSONWhitespace removes insignificant whitespace from the top-level package.json
 // (json.Compact keeps key order and values): indentation and line endings do not change
 // what npm reads, and editors and release tools reformat the file.

@@ -149,3 +149,39 @@ func TestTextLineEndings(t *testing.T) {
 		t.Error("a content change hidden behind line endings")
 	}
 }
+
+func TestSourceMapLineEndings(t *testing.T) {
+	mk := func(name, body string) *archive.Archive {
+		return &archive.Archive{Format: archive.FormatTar, Entries: []*archive.Entry{{Name: name, Type: archive.TypeFile, Data: []byte(body)}}}
+	}
+	s := SourceMapLineEndings()
+	win := mk("package/dist/a.js.map", `{"version":3,"sources":["a.ts"],"sourcesContent":["let a = 1;\r\nexport { a };\r\n"],"mappings":"AAAA"}`)
+	linux := mk("package/dist/a.js.map", `{"version":3,"sources":["a.ts"],"sourcesContent":["let a = 1;\nexport { a };\n"],"mappings":"AAAA"}`)
+	if !s.Differs(win, linux) {
+		t.Fatal("Differs = false for escaped CR LF against LF")
+	}
+	if !s.Apply(win) || s.Apply(linux) {
+		t.Fatal("Apply must change the CR LF side only")
+	}
+	if diff := cmp.Diff(string(linux.Entries[0].Data), string(win.Entries[0].Data)); diff != "" {
+		t.Errorf("after Apply (-want +got):\n%s", diff)
+	}
+	// An escaped backslash before r is text, not a CR; other files, non-JSON and content
+	// changes are left alone.
+	for _, tc := range []struct{ name, body string }{
+		{"package/a.js.map", `{"sourcesContent":["C:\\r\n"]}`},
+		{"package/a.js", `{"sourcesContent":["x\r\n"]}`},
+		{"package/a.js.map", `not json \r\n`},
+	} {
+		a := mk(tc.name, tc.body)
+		if s.Apply(a) || string(a.Entries[0].Data) != tc.body {
+			t.Errorf("%s %q: changed to %q", tc.name, tc.body, a.Entries[0].Data)
+		}
+	}
+	a, b := mk("package/a.map", `{"sourcesContent":["x = 1;\r\n"]}`), mk("package/a.map", `{"sourcesContent":["x = 2;\n"]}`)
+	s.Apply(a)
+	s.Apply(b)
+	if string(a.Entries[0].Data) == string(b.Entries[0].Data) {
+		t.Error("a content change hidden behind line endings")
+	}
+}

@@ -52,6 +52,7 @@ func NPM() []Stabilizer {
 		TarPAXRecords(),
 		PackageJSONWhitespace(),
 		TextLineEndings(),
+		SourceMapLineEndings(),
 	}
 }
 

@@ -27,6 +27,28 @@ func (e *Ecosystem) Locate(ctx context.Context, up *ecosystem.Upstream, mirrors 
 	}
 	dir = strings.Trim(strings.TrimPrefix(dir, "./"), "/")
 	repo, err := mirrors.Sync(ctx, repoURL)
+	if ve, ok := verdict.As(err); ok && ve.Reason == verdict.ReasonCloneFailed && ctx.Err() == nil {
+		// A repository renamed or moved since the release: the package's newer metadata
+		// names where it is now (the commit is still checked against name and version).
+		for _, o := range up.OtherRepos {
+			u, d, cerr := source.Canonicalize(o.URL)
+			if cerr != nil || u == repoURL {
+				continue
+			}
+			r, serr := mirrors.Sync(ctx, u)
+			if serr != nil {
+				continue
+			}
+			if up.RepoDir == "" && d == "" {
+				d = o.Dir
+			}
+			if up.RepoDir != "" {
+				d = up.RepoDir
+			}
+			repo, repoURL, dir, err = r, u, strings.Trim(strings.TrimPrefix(d, "./"), "/"), nil
+			break
+		}
+	}
 	if err != nil {
 		return definition.Location{}, err
 	}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -109,6 +110,16 @@ func (e *Ecosystem) Resolve(ctx context.Context, t target.Target) (*ecosystem.Up
 	}
 	if v.GitHead != "" {
 		up.Commit, up.CommitEvidence = v.GitHead, "gitHead"
+	}
+	var others []*npm.Repository
+	if latest := p.Versions[p.DistTags["latest"]]; latest != nil && latest != v {
+		others = append(others, latest.Repository)
+	}
+	others = append(others, p.Repository)
+	for _, r := range others {
+		if r != nil && r.URL != "" && r.URL != up.RepoURL && !slices.ContainsFunc(up.OtherRepos, func(o ecosystem.OtherRepo) bool { return o.URL == r.URL }) {
+			up.OtherRepos = append(up.OtherRepos, ecosystem.OtherRepo{URL: r.URL, Dir: r.Directory})
+		}
 	}
 	return up, nil
 }
