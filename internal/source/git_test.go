@@ -500,6 +500,33 @@ func TestLocate(t *testing.T) {
 		}
 	})
 
+	t.Run("tagged after the release", func(t *testing.T) {
+		// graphql-tag 2.12.6: published from the version bump, tagged months later on a
+		// commit whose changelog and readme had moved on.
+		f := newFixture(t)
+		f.commit("0.9.0", map[string]string{"package.json": pkgJSON("widget", "0.9.0"), "index.js": "v0\n", "README.md": "r0\n", "CHANGELOG.md": "c0\n"})
+		published := f.commit("1.0.0", map[string]string{"package.json": pkgJSON("widget", "1.0.0"), "index.js": "v1\n", "CHANGELOG.md": "c1\n"})
+		f.commit("docs", map[string]string{"README.md": "r1\n"})
+		tagged := f.commit("changelog", map[string]string{"CHANGELOG.md": "c1 and vNEXT\n"})
+		f.git("tag", "v1.0.0")
+		r := sync1(t, f)
+		upstream := map[string]string{"index.js": BlobHash([]byte("v1\n")), "README.md": BlobHash([]byte("r0\n")), "CHANGELOG.md": BlobHash([]byte("c1\n"))}
+		loc, err := Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", UpstreamFiles: upstream})
+		want := definition.Location{Repo: f.URL, Ref: published, Evidence: "content_search(before tag v1.0.0)"}
+		if err != nil || loc != want {
+			t.Errorf("Locate = %+v, %v; want %+v", loc, err, want)
+		}
+		// An earlier commit that matches better but has another version is not the release:
+		// the tag stands.
+		upstream["index.js"] = BlobHash([]byte("v0\n"))
+		upstream["README.md"] = BlobHash([]byte("r1\n"))
+		upstream["CHANGELOG.md"] = BlobHash([]byte("c0\n"))
+		loc, err = Locate(ctx, r, Query{Repo: f.URL, Name: "widget", Version: "1.0.0", UpstreamFiles: upstream})
+		if want := (definition.Location{Repo: f.URL, Ref: tagged, Evidence: "tag:v1.0.0"}); err != nil || loc != want {
+			t.Errorf("Locate(older files) = %+v, %v; want %+v", loc, err, want)
+		}
+	})
+
 	t.Run("published from a commit after the tag that changed only the manifest", func(t *testing.T) {
 		// koa-router 7.4.0: tagged, then a devDependency dropped, then published.
 		f := newFixture(t)

@@ -140,6 +140,9 @@ func Locate(ctx context.Context, repo *Repo, q Query) (definition.Location, erro
 		if commit, c, ok := l.laterThanTag(ctx, l.found); ok {
 			return loc(commit, c, "content_search(after "+strings.Replace(l.found.evidence(), ":", " ", 1)+")"), nil
 		}
+		if commit, c, ok := l.earlierThanTag(ctx, l.found); ok {
+			return loc(commit, c, "content_search(before "+strings.Replace(l.found.evidence(), ":", " ", 1)+")"), nil
+		}
 		return loc(l.found.commit, l.found.c, l.found.evidence()), nil
 	}
 
@@ -492,6 +495,71 @@ func (l *locator) laterThanTag(ctx context.Context, hit *tagHit) (string, candid
 }
 
 func net(s scored) int { return 2*s.matched - s.present }
+
+// earlierThanTag handles a tag set after the release (the maintainer tagged a later commit,
+// after more changes had landed): when some upstream files differ from the tag's and no later
+// commit matches better, the tag's ancestors that touch the package directory (within
+// maxAfterTag) are scored by content, and the best ones that match more upstream files than
+// the tag are tried in turn: the first that still has the version wins.
+func (l *locator) earlierThanTag(ctx context.Context, hit *tagHit) (string, candidate, bool) {
+	if len(l.q.UpstreamFiles) == 0 || hit.branch {
+		return "", candidate{}, false
+	}
+	dir := hit.c.dir
+	at, ok := l.score(ctx, hit.commit, dir)
+	if !ok || at.present == 0 || at.matched == at.present {
+		return "", candidate{}, false
+	}
+	args := []string{"rev-list", fmt.Sprintf("--max-count=%d", maxAfterTag), hit.commit + "^@"}
+	if d := cleanDir(dir); d != "" {
+		args = append(args, "--", d)
+	}
+	out, err := l.repo.git(ctx, args...)
+	if err != nil {
+		return "", candidate{}, false
+	}
+	var better []scored
+	for i, c := range strings.Fields(string(out)) {
+		if ctx.Err() != nil {
+			break
+		}
+		if s, ok := l.score(ctx, c, dir); ok && net(s) > net(at) {
+			s.order = i
+			better = append(better, s)
+		}
+	}
+	// The best match first; among equals, one whose manifest is the published one (a
+	// dependency bump after the release changes only package.json), then the oldest: the
+	// release is published right after its version bump, and commits after it that leave the
+	// published files alone still change what builds them (a lockfile's bumped dependency).
+	mpath := path.Join(cleanDir(dir), l.manifest)
+	sameManifest := map[string]bool{}
+	if l.q.UpstreamManifest != "" && len(better) > 1 {
+		for _, b := range better {
+			if blob, ok := l.blobAt(ctx, b.commit, mpath); ok && blob == l.q.UpstreamManifest {
+				sameManifest[b.commit] = true
+			}
+		}
+	}
+	sort.SliceStable(better, func(i, j int) bool {
+		if ni, nj := net(better[i]), net(better[j]); ni != nj {
+			return ni > nj
+		}
+		if si, sj := sameManifest[better[i].commit], sameManifest[better[j].commit]; si != sj {
+			return si
+		}
+		return better[i].order > better[j].order
+	})
+	for _, b := range better[:min(3, len(better))] {
+		saved := l.tried
+		c, ok := l.validate(ctx, b.commit, false, fmt.Sprintf("commit %s before tag %s (%d/%d files)", b.commit[:12], hit.tag, b.matched, b.present))
+		if ok && c.dir == hit.c.dir {
+			return b.commit, c, true
+		}
+		l.tried = saved
+	}
+	return "", candidate{}, false
+}
 
 // manifestAfterTag handles a release whose files are all the tag's but whose manifest is not:
 // published from a later commit that changed only package.json (the maintainer tagged, then
