@@ -677,3 +677,36 @@ func TestRepositoryMovedSinceTheRelease(t *testing.T) {
 		t.Errorf("exit %d verdict %s (%s): %s", code, res.Verdict, res.Reason, res.Message)
 	}
 }
+
+// A monorepo package whose build reads a sibling workspace package's built files: the
+// sibling (linked into node_modules as its checkout) is built first.
+func TestWorkspaceDependencyBuiltFirst(t *testing.T) {
+	f := newFixture(t)
+	writer := func(expr string) string {
+		return "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', " + expr + ");\n"
+	}
+	files := map[string]string{
+		"package.json":            `{"name": "mono", "private": true, "workspaces": ["packages/*"]}` + "\n",
+		".gitignore":              "node_modules/\ndist/\n",
+		"packages/a/package.json": `{"name": "ws-a", "version": "1.0.0", "main": "dist/index.js", "scripts": {"build": "node build.js"}}` + "\n",
+		"packages/a/build.js":     writer(`"module.exports = 'a built';\n"`),
+		"packages/b/package.json": `{"name": "ws-b", "version": "1.0.0", "files": ["dist"], "dependencies": {"ws-a": "^1.0.0"}, "scripts": {"build": "node build.js"}, "repository": {"type": "git", "url": "https://github.com/fixture/mono", "directory": "packages/b"}}` + "\n",
+		"packages/b/build.js":     writer(`JSON.stringify(require('ws-a')) + ";\n"`),
+		"packages/c/package.json": `{"name": "ws-c", "version": "1.0.0", "scripts": {"build": "exit 1"}}` + "\n",
+	}
+	dir, commit := f.repo("mono", files, "v1.0.0")
+	writeFiles(t, filepath.Join(dir, "packages", "b"), map[string]string{"dist/index.js": "\"a built\";\n"})
+	f.reg.Publish(f.npmPack(filepath.Join(dir, "packages", "b")))
+	code, res := f.rebuildJSON("pkg:npm/ws-b@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if res.Source.Ref != commit || res.Source.Dir != "packages/b" {
+		t.Errorf("source %s in %q, want %s in packages/b", res.Source.Ref, res.Source.Dir, commit)
+	}
+	// Only what the package depends on is built (ws-c's build would fail).
+	if !strings.Contains(string(log), "building the workspace package in packages/a first") || strings.Contains(string(log), "packages/c") {
+		t.Errorf("the build log does not show packages/a, and only it, built first:\n%s", log)
+	}
+}

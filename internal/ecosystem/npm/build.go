@@ -320,6 +320,24 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 			fmt.Fprintf(env.Log, "vouch: the workspace root's prepare script failed (%v); continuing\n", err)
 		}
 	}
+	// Workspace packages this one depends on, built first (see buildFirst). One that fails
+	// to build may not matter to this package: the comparison tells.
+	for _, d := range strings.Split(p["build_first"], ",") {
+		if d = strings.TrimSpace(d); d == "" {
+			continue
+		}
+		if !filepath.IsLocal(filepath.FromSlash(d)) {
+			return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter build_first names %q, which is not a directory inside the repository", d)}}
+		}
+		fmt.Fprintf(env.Log, "vouch: building the workspace package in %s first\n$ npm run build\n", d)
+		err := env.Session.Run(ctx, e.spec(installer, filepath.Join(env.SrcDir, filepath.FromSlash(d)), env, buildEnv, "run", "build"))
+		if err != nil {
+			if ctx.Err() != nil {
+				return "", ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "npm run build in "+d)
+			}
+			fmt.Fprintf(env.Log, "vouch: building %s failed (%v); continuing\n", d, err)
+		}
+	}
 	// The publish scripts, and the lifecycle scripts npm pack runs, see what they would
 	// under `npm publish` (see scriptShell).
 	publishEnv := append(append([]string(nil), buildEnv...), "VOUCH_NPM_PUBLISH=1")

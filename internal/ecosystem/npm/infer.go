@@ -137,6 +137,16 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			params["root_scripts"] = strings.Trim("prepare,"+params["root_scripts"], ",")
 		}
 		params["install_dir"] = installDir
+		if installDir == "" && cleanDir(dir) != "" && rootMan != nil && len(rootMan.Workspaces) > 0 && !strings.Contains(params["root_scripts"], "build") &&
+			(publishScripts(srcMan.Scripts) != "" || hasPrepack || hasPrepare) {
+			if dirs, ok := buildFirst(ctx, repo, loc.Ref, rootMan, dir); ok && len(dirs) > 0 {
+				params["build_first"] = strings.Join(dirs, ",")
+				def.Notes = append(def.Notes, fmt.Sprintf("the package depends on %d workspace packages linked from the checkout (%s): their build scripts run first, dependencies first, as the monorepo's release builds them",
+					len(dirs), strings.Join(first(dirs, 4), ", ")))
+			} else if !ok {
+				def.Notes = append(def.Notes, fmt.Sprintf("the package depends on more than %d workspace packages: they are not built first (a definition can run the monorepo's build with root_scripts)", maxBuildFirst))
+			}
+		}
 		params["install"] = "install"
 		if _, ok := srcFiles[relTo(installDir, dir, "package-lock.json")]; ok || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "package-lock.json")) || hasFile(ctx, repo, loc.Ref, path.Join(installDir, "npm-shrinkwrap.json")) {
 			params["install"] = "ci"

@@ -191,6 +191,9 @@ type manifest struct {
 	Workspaces json.RawMessage   `json:"workspaces"`
 	Private    bool              `json:"private"`
 	DevDeps    map[string]any    `json:"devDependencies"`
+	// Read leniently (see workspaceDeps): only workspace builds look at them.
+	Deps     json.RawMessage `json:"dependencies"`
+	PeerDeps json.RawMessage `json:"peerDependencies"`
 }
 
 // legacyNodeMajor is the newest Node.js major the package's build tools run on, 0 when they

@@ -1,8 +1,10 @@
 package npm
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -199,6 +201,30 @@ func TestTestsOnly(t *testing.T) {
 	} {
 		if got := testsOnly(cmd); got != want {
 			t.Errorf("testsOnly(%q) = %v, want %v", cmd, got, want)
+		}
+	}
+}
+
+func TestWorkspacePatterns(t *testing.T) {
+	for _, tc := range []struct {
+		raw  string
+		want []string
+	}{
+		{`["packages/*", "tools/cli"]`, []string{"packages/*", "tools/cli"}},
+		{`{"packages": ["packages/*"], "nohoist": ["**/x"]}`, []string{"packages/*"}},
+		{`"packages/*"`, nil},
+	} {
+		if got := workspacePatterns(json.RawMessage(tc.raw)); !slices.Equal(got, tc.want) {
+			t.Errorf("workspacePatterns(%s) = %q, want %q", tc.raw, got, tc.want)
+		}
+	}
+	patterns := []string{"./packages/*", "tools/cli/", "libs/**", "!packages/private"}
+	for dir, want := range map[string]bool{
+		"packages/a": true, "packages/a/b": false, "tools/cli": true, "tools/other": false,
+		"libs/x/y": true, "libs": false, "website": false,
+	} {
+		if got := matchWorkspace(patterns, dir); got != want {
+			t.Errorf("matchWorkspace(%q) = %v, want %v", dir, got, want)
 		}
 	}
 }
