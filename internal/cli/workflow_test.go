@@ -49,7 +49,8 @@ jobs:
       - run: |
           npm run build:cjs
           npm run build:types
-      - run: cp LICENSE build/LICENSE
+      - run: echo "LICENSE_FILE=LICENSE" >> $GITHUB_ENV
+      - run: cp $LICENSE_FILE build/LICENSE
       - run: echo "//registry.npmjs.org/:_authToken=${{ secrets.NPM_TOKEN }}" > .npmrc
       - run: jq 'del(.devDependencies) | del(.scripts)' package.json > build/package.json
       - run: npm publish ./build --access public

@@ -396,12 +396,32 @@ func (e *Ecosystem) runWorkflow(ctx context.Context, def *definition.BuildDefini
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter publish_dir %q must be a directory inside the repository", p["publish_dir"])}}
 	}
 	shell := &Tool{Cmd: []string{filepath.Join(env.WorkDir, "bin", scriptShell), "-c"}}
+	// The files GitHub Actions gives steps to pass on environment variables and outputs
+	// (`echo "X=y" >> $GITHUB_ENV`); what a step writes to GITHUB_ENV the next steps see.
+	gh := filepath.Join(env.WorkDir, "github")
+	if err := os.MkdirAll(gh, 0o755); err != nil {
+		return "", err
+	}
+	ghEnv := filepath.Join(gh, "env")
+	buildEnv = append(append([]string(nil), buildEnv...),
+		"GITHUB_ENV="+ghEnv, "GITHUB_OUTPUT="+filepath.Join(gh, "output"), "GITHUB_PATH="+filepath.Join(gh, "path"),
+		"GITHUB_STEP_SUMMARY="+filepath.Join(gh, "step_summary"), "GITHUB_STATE="+filepath.Join(gh, "state"),
+		"GITHUB_WORKSPACE="+env.SrcDir, "GITHUB_SHA="+def.Location.Ref)
+	for _, f := range []string{"env", "output", "path", "step_summary", "state"} {
+		if err := os.WriteFile(filepath.Join(gh, f), nil, 0o644); err != nil {
+			return "", err
+		}
+	}
 	for _, line := range strings.Split(p["run"], "\n") {
 		if line = strings.TrimSpace(line); line == "" {
 			continue
 		}
+		stepEnv := buildEnv
+		if b, err := os.ReadFile(ghEnv); err == nil {
+			stepEnv = append(append([]string(nil), buildEnv...), githubEnvFile(b)...)
+		}
 		fmt.Fprintf(env.Log, "$ %s\n", line)
-		err := env.Session.Run(ctx, e.spec(shell, env.SrcDir, env, buildEnv, line))
+		err := env.Session.Run(ctx, e.spec(shell, env.SrcDir, env, stepEnv, line))
 		if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, line); err != nil {
 			return "", err
 		}
@@ -414,6 +434,27 @@ func (e *Ecosystem) runWorkflow(ctx context.Context, def *definition.BuildDefini
 		return "", err
 	}
 	return e.pack(ctx, tool, env, dir, buildEnv, false)
+}
+
+// githubEnvFile reads a GITHUB_ENV file: NAME=value lines and NAME<<DELIMITER blocks.
+func githubEnvFile(b []byte) []string {
+	var out []string
+	lines := strings.Split(strings.ReplaceAll(string(b), "\r\n", "\n"), "\n")
+	for i := 0; i < len(lines); i++ {
+		line := lines[i]
+		if name, delim, ok := strings.Cut(line, "<<"); ok && name != "" && !strings.Contains(name, "=") {
+			var val []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				val = append(val, lines[i])
+			}
+			out = append(out, name+"="+strings.Join(val, "\n"))
+			continue
+		}
+		if name, _, ok := strings.Cut(line, "="); ok && name != "" && !strings.ContainsAny(name, " \t") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // writeGitHead writes the commit into package.json where the strategy parameter git_head

@@ -2,6 +2,7 @@ package npm
 
 import (
 	"strings"
+	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -100,5 +101,13 @@ func TestDropCommand(t *testing.T) {
 		if got := dropCommand(strings.Fields(cmd)); got != want {
 			t.Errorf("dropCommand(%q) = %v, want %v", cmd, got, want)
 		}
+	}
+}
+
+func TestGitHubEnvFile(t *testing.T) {
+	got := githubEnvFile([]byte("SHA_SHORT=abc123\nNOTES<<EOF\nline 1\nline 2\nEOF\n\nnot an assignment\nX=a=b\r\n"))
+	want := []string{"SHA_SHORT=abc123", "NOTES=line 1\nline 2", "X=a=b"}
+	if !slices.Equal(got, want) {
+		t.Errorf("githubEnvFile = %q, want %q", got, want)
 	}
 }
