@@ -710,3 +710,25 @@ func TestWorkspaceDependencyBuiltFirst(t *testing.T) {
 		t.Errorf("the build log does not show packages/a, and only it, built first:\n%s", log)
 	}
 }
+
+// A release script that syncs with the remote first ("git pull --ff-only && ..."): the
+// rebuild is of the checked-out commit, so the pull is skipped and the build goes on.
+func TestReleaseScriptPullsFirst(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "pull-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "git pull --ff-only && node build.js"}, "repository": "fixture/pull"}` + "\n",
+		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', 'module.exports = ' + JSON.stringify(require('child_process').execSync('git rev-parse --is-inside-work-tree').toString().trim()) + ';\\n');\n",
+		".gitignore":   "dist/\n",
+	}
+	dir, _ := f.repo("pull", files, "v1.0.0")
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"index.js": "module.exports = \"true\";\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/pull-fixture@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if !strings.Contains(string(log), "vouch: skipping git pull") {
+		t.Errorf("the build log does not show the pull skipped:\n%s", log)
+	}
+}

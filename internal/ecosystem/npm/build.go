@@ -243,7 +243,7 @@ func binaryTools(installDir, pkgDir string) []string {
 				continue
 			}
 			var m struct {
-				Scripts map[string]string `json:"scripts"`
+				Scripts scripts `json:"scripts"`
 			}
 			if json.Unmarshal(b, &m) == nil && (m.Scripts["postinstall"] != "" || m.Scripts["install"] != "") {
 				out = append(out, name)
@@ -719,6 +719,15 @@ func writeShims(workDir string, toolchain map[string]string, yarnRelease string)
 	for _, g := range publishGuards {
 		script := fmt.Sprintf("#!/bin/sh\necho \"vouch: skipping %s (it checks the registry before a publish and makes no package files; the version is published already)\" >&2\nexit 0\n", g)
 		if err := os.WriteFile(filepath.Join(guards, g), []byte(script), 0o755); err != nil {
+			return err
+		}
+	}
+	// Release scripts sync with the remote first ("prepublishOnly": "git pull --ff-only &&
+	// npm run build"): the rebuild is of the checked-out commit, so git's remote commands
+	// are skipped and the rest go to git.
+	if gitPath, err := exec.LookPath("git"); err == nil {
+		script := "#!/bin/sh\ncase \"$1\" in\npull | push | fetch)\n\techo \"vouch: skipping git $1 (a release script's sync with the remote; the rebuild is of the checked-out commit)\" >&2\n\texit 0\n\t;;\nesac\nexec " + shellQuote(gitPath) + " \"$@\"\n"
+		if err := os.WriteFile(filepath.Join(guards, "git"), []byte(script), 0o755); err != nil {
 			return err
 		}
 	}

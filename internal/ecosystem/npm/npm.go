@@ -187,13 +187,34 @@ func targetFromName(name, version string) (target.Target, error) {
 type manifest struct {
 	Name       string            `json:"name"`
 	Version    string            `json:"version"`
-	Scripts    map[string]string `json:"scripts"`
+	Scripts    scripts           `json:"scripts"`
 	Workspaces json.RawMessage   `json:"workspaces"`
 	Private    bool              `json:"private"`
 	DevDeps    map[string]any    `json:"devDependencies"`
 	// Read leniently (see workspaceDeps): only workspace builds look at them.
 	Deps     json.RawMessage `json:"dependencies"`
 	PeerDeps json.RawMessage `json:"peerDependencies"`
+}
+
+// scripts is package.json "scripts", read leniently: npm runs only string values, and old
+// packages hold others (rollup 1.32.1's "scripts" has an object), which are dropped.
+type scripts map[string]string
+
+func (s *scripts) UnmarshalJSON(b []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		*s = nil // not an object: no scripts
+		return nil
+	}
+	out := make(scripts, len(raw))
+	for k, v := range raw {
+		var str string
+		if json.Unmarshal(v, &str) == nil {
+			out[k] = str
+		}
+	}
+	*s = out
+	return nil
 }
 
 // legacyNodeMajor is the newest Node.js major the package's build tools run on, 0 when they

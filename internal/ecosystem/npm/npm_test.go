@@ -228,3 +228,15 @@ func TestWorkspacePatterns(t *testing.T) {
 		}
 	}
 }
+
+// rollup 1.32.1's package.json has an object among its scripts: npm runs string scripts only,
+// and the manifest still reads.
+func TestLenientScripts(t *testing.T) {
+	m, err := parseManifest([]byte(`{"name": "rollup", "version": "1.32.1", "scripts": {"build": "tsc", "odd": {"x": 1}, "n": 2}}`))
+	if err != nil || m.Name != "rollup" || len(m.Scripts) != 1 || m.Scripts["build"] != "tsc" {
+		t.Fatalf("parseManifest = %+v, %v; want the build script only", m, err)
+	}
+	if m, err := parseManifest([]byte(`{"name": "x", "version": "1.0.0", "scripts": "make"}`)); err != nil || len(m.Scripts) != 0 {
+		t.Errorf("scripts as a string: %+v, %v; want no scripts and no error", m, err)
+	}
+}
