@@ -131,7 +131,8 @@ func (w *publishWorkflow) addStep(script, cwd, tag string) (string, bool) {
 		start := cwd // where the line starts; a cd in it stays in its commands
 		for _, seg := range strings.Split(line, "&&") {
 			seg = strings.TrimSpace(seg)
-			fields := strings.Fields(seg)
+			// An expression is one word ("--tag ${{ env.CHANNEL }}" is a flag and its value).
+			fields := strings.Fields(ghExpr.ReplaceAllStringFunc(seg, func(m string) string { return strings.Join(strings.Fields(m), "") }))
 			if len(fields) == 0 {
 				continue
 			}

@@ -32,6 +32,16 @@ jobs:
 				Dropped: []string{"npm ci --ignore-scripts", "npm run prettier:check", "npm run test:ci"}},
 		},
 		{
+			// tailwindcss 3.3.5: a dist-tag from an expression is not a directory.
+			name: "publish with a tag from an expression",
+			yaml: `jobs:
+  release:
+    steps:
+      - run: npm run build
+      - run: npm publish --tag ${{ env.RELEASE_CHANNEL }} --access public
+`,
+		},
+		{
 			name: "working directory, version from the release tag",
 			yaml: `jobs:
   release:
