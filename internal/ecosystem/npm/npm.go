@@ -185,12 +185,12 @@ func targetFromName(name, version string) (target.Target, error) {
 
 // manifest is the part of package.json vouch reads.
 type manifest struct {
-	Name       string            `json:"name"`
-	Version    string            `json:"version"`
-	Scripts    scripts           `json:"scripts"`
-	Workspaces json.RawMessage   `json:"workspaces"`
-	Private    bool              `json:"private"`
-	DevDeps    map[string]any    `json:"devDependencies"`
+	Name       string          `json:"name"`
+	Version    string          `json:"version"`
+	Scripts    scripts         `json:"scripts"`
+	Workspaces json.RawMessage `json:"workspaces"`
+	Private    bool            `json:"private"`
+	DevDeps    map[string]any  `json:"devDependencies"`
 	// Read leniently (see workspaceDeps): only workspace builds look at them.
 	Deps     json.RawMessage `json:"dependencies"`
 	PeerDeps json.RawMessage `json:"peerDependencies"`
