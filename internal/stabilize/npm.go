@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"path"
+	"regexp"
 	"sort"
 	"strings"
 	"unicode/utf8"
@@ -126,6 +127,80 @@ func SourceMapLineEndings() Stabilizer {
 				return "crlf"
 			}
 			return ""
+		}),
+	}
+}
+
+// bannerTimestamp matches the build times bundlers write into license banners: RFC 1123
+// ("Thu, 22 Sep 2022 04:55:29 GMT"), ISO 8601 ("2022-09-22T04:55:29.123Z") and JavaScript's
+// Date.prototype.toString ("Thu Sep 22 2022 04:55:29 GMT+0000 (Coordinated Universal Time)").
+var bannerTimestamp = regexp.MustCompile(
+	`(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{1,2} (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} (?:GMT|UTC|[+-]\d{4})` +
+		`|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?` +
+		`|(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{2} \d{4} \d{2}:\d{2}:\d{2} GMT[+-]\d{4}(?: \([^)\n]*\))?`)
+
+// leadingComment is the span of a text file's first block comment, after an optional "#!"
+// line and whitespace: where bundlers put the license banner.
+func leadingComment(data []byte) (start, end int, ok bool) {
+	i := 0
+	if bytes.HasPrefix(data, []byte("#!")) {
+		nl := bytes.IndexByte(data, '\n')
+		if nl < 0 {
+			return 0, 0, false
+		}
+		i = nl + 1
+	}
+	for i < len(data) && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' || data[i] == '\n') {
+		i++
+	}
+	if !bytes.HasPrefix(data[i:], []byte("/*")) {
+		return 0, 0, false
+	}
+	e := bytes.Index(data[i+2:], []byte("*/"))
+	if e < 0 {
+		return 0, 0, false
+	}
+	return i, i + 2 + e + 2, true
+}
+
+// BannerTimestamp replaces build times in the leading block comment of text files (the
+// license banner: "Rollup.js v2.79.1 / Thu, 22 Sep 2022 04:55:29 GMT - commit 69ff418") with
+// a fixed string. The rebuild's clock is the release commit's, while the publisher built
+// minutes or days later; a comment does not change what the code does. Times anywhere else
+// in a file still count.
+func BannerTimestamp() Stabilizer {
+	stamps := func(e *archive.Entry) (start, end int, found [][]byte) {
+		if e.Type != archive.TypeFile || len(e.Data) == 0 || bytes.IndexByte(e.Data[:min(len(e.Data), 8000)], 0) >= 0 {
+			return 0, 0, nil
+		}
+		start, end, ok := leadingComment(e.Data)
+		if !ok || !utf8.Valid(e.Data[start:end]) {
+			return 0, 0, nil
+		}
+		return start, end, bannerTimestamp.FindAll(e.Data[start:end], -1)
+	}
+	fixed := []byte("<build time>")
+	return Stabilizer{
+		Name:        "banner-timestamp",
+		Description: "Ignore build times in the license banner comment at the top of text files (bundlers write the time they ran).",
+		Apply: func(a *archive.Archive) bool {
+			changed := false
+			for _, e := range a.Entries {
+				start, end, found := stamps(e)
+				if len(found) == 0 {
+					continue
+				}
+				banner := bannerTimestamp.ReplaceAll(e.Data[start:end], fixed)
+				d := make([]byte, 0, len(e.Data)-(end-start)+len(banner))
+				d = append(append(append(d, e.Data[:start]...), banner...), e.Data[end:]...)
+				e.Data = d
+				changed = true
+			}
+			return changed
+		},
+		Differs: entryDiffers(func(e *archive.Entry) string {
+			_, _, found := stamps(e)
+			return string(bytes.Join(found, []byte{0}))
 		}),
 	}
 }

@@ -1,6 +1,7 @@
 package stabilize
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -183,5 +184,47 @@ func TestSourceMapLineEndings(t *testing.T) {
 	s.Apply(b)
 	if string(a.Entries[0].Data) == string(b.Entries[0].Data) {
 		t.Error("a content change hidden behind line endings")
+	}
+}
+
+func TestBannerTimestamp(t *testing.T) {
+	mk := func(name, body string) *archive.Archive {
+		return &archive.Archive{Format: archive.FormatTar, Entries: []*archive.Entry{{Name: name, Type: archive.TypeFile, Data: []byte(body)}}}
+	}
+	banner := func(stamp string) string {
+		return "#!/usr/bin/env node\n/*\n  @license\n\tRollup.js v2.79.1\n\t" + stamp + " - commit 69ff418\n*/\n'use strict';\nconst built = 'x';\n"
+	}
+	s := BannerTimestamp()
+	for _, pair := range [][2]string{
+		{"Thu, 22 Sep 2022 04:55:29 GMT", "Thu, 22 Sep 2022 04:52:57 GMT"},
+		{"2022-09-22T04:55:29.123Z", "2022-09-22T04:52:57.000Z"},
+		{"Thu Sep 22 2022 04:55:29 GMT+0000 (Coordinated Universal Time)", "Thu Sep 22 2022 04:52:57 GMT+0000 (Coordinated Universal Time)"},
+	} {
+		up, re := mk("package/dist/bin/rollup", banner(pair[0])), mk("package/dist/bin/rollup", banner(pair[1]))
+		if !s.Differs(up, re) {
+			t.Fatalf("%s: Differs = false", pair[0])
+		}
+		if !s.Apply(up) || !s.Apply(re) {
+			t.Fatalf("%s: Apply changed nothing", pair[0])
+		}
+		if diff := cmp.Diff(string(up.Entries[0].Data), string(re.Entries[0].Data)); diff != "" {
+			t.Errorf("%s: after Apply (-upstream +rebuild):\n%s", pair[0], diff)
+		}
+		if !strings.Contains(string(up.Entries[0].Data), "const built = 'x';") {
+			t.Errorf("%s: code changed: %q", pair[0], up.Entries[0].Data)
+		}
+	}
+	// Times outside the leading comment, and other banner changes, still count.
+	for _, tc := range [][2]string{
+		{"/* v1 */\nconst t = 'Thu, 22 Sep 2022 04:55:29 GMT';\n", "/* v1 */\nconst t = 'Thu, 22 Sep 2022 04:52:57 GMT';\n"},
+		{"const x = 1; /* Thu, 22 Sep 2022 04:55:29 GMT */\n", "const x = 1; /* Thu, 22 Sep 2022 04:52:57 GMT */\n"},
+		{"/* Rollup.js v2.79.1 Thu, 22 Sep 2022 04:55:29 GMT */\n", "/* Rollup.js v2.79.2 Thu, 22 Sep 2022 04:55:29 GMT */\n"},
+	} {
+		up, re := mk("package/a.js", tc[0]), mk("package/a.js", tc[1])
+		s.Apply(up)
+		s.Apply(re)
+		if string(up.Entries[0].Data) == string(re.Entries[0].Data) {
+			t.Errorf("%q and %q made equal", tc[0], tc[1])
+		}
 	}
 }

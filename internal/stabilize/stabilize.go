@@ -53,6 +53,7 @@ func NPM() []Stabilizer {
 		PackageJSONWhitespace(),
 		TextLineEndings(),
 		SourceMapLineEndings(),
+		BannerTimestamp(),
 	}
 }
 
