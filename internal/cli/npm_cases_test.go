@@ -603,12 +603,14 @@ func TestYarnLockWithOldNPM(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The registry's npm 6: a stand-in that installs as npm 6 does, without reading yarn.lock
-	// (the host's npm with --no-package-lock), and otherwise runs the host's npm.
+	// (the host's npm with --no-package-lock) and refusing npm 7's lockfiles, and otherwise
+	// runs the host's npm.
 	npm6 := filepath.Join(f.root, "npm6-pkg")
 	writeFiles(t, npm6, map[string]string{
 		"package.json": `{"name": "npm", "version": "6.14.18"}` + "\n",
 		"bin/npm-cli.js": "const args = process.argv.slice(2);\n" +
 			"if (args[0] === 'install') args.push('--no-package-lock');\n" +
+			"if (args[0] === 'ci' && JSON.parse(require('fs').readFileSync('package-lock.json', 'utf8')).lockfileVersion >= 2) { console.error('npm 6: lockfileVersion 2 is not supported here'); process.exit(1); }\n" +
 			"const r = require('child_process').spawnSync(" + strconv.Quote(hostNPM) + ", args, {stdio: 'inherit'});\n" +
 			"process.exit(r.status === null ? 1 : r.status);\n",
 	})
@@ -643,6 +645,21 @@ func TestYarnLockWithOldNPM(t *testing.T) {
 	}
 	if res.Toolchain["npm"] != "6.14.18" || !strings.Contains(string(log), "npm 6.14.18 ignores yarn.lock") {
 		t.Errorf("toolchain %v; the build log does not say npm 6 was not used to install:\n%s", res.Toolchain, log)
+	}
+
+	// The same with a lockfile npm ≥ 7 wrote (tailwindcss 3.3.5: lockfileVersion 3, workspaces).
+	files["package.json"] = strings.NewReplacer("yarn1-fixture", "lock3-fixture", "fixture/yarn1", "fixture/lock3").Replace(files["package.json"])
+	delete(files, "yarn.lock")
+	files["package-lock.json"] = `{"name": "lock3-fixture", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {` +
+		`"": {"name": "lock3-fixture", "version": "1.0.0", "devDependencies": {"dep-fixture": "^1.0.0"}}, ` +
+		`"node_modules/dep-fixture": {"version": "1.0.0", "resolved": "` + pinned.TarballURL + `", "integrity": "` + pinned.Integrity + `", "dev": true}}}` + "\n"
+	dir, _ = f.repo("lock3", files, "v1.0.0")
+	writeFiles(t, dir, map[string]string{"dist/index.js": "\"dep 1.0.0\";\n"})
+	f.reg.Publish(f.npmPack(dir), registrytest.WithNpmVersion("6.14.18"))
+	code, res = f.rebuildJSON("pkg:npm/lock3-fixture@1.0.0")
+	log, _ = os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() || !strings.Contains(string(log), "npm 6.14.18 cannot read package-lock.json's lockfileVersion 3") {
+		t.Errorf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
 	}
 }
 

@@ -161,16 +161,23 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			args = append(args, "--legacy-peer-deps")
 		}
 		deps := installer // installs the dependencies; scripts run with installer
-		if yarnLock, err := os.ReadFile(filepath.Join(installDir, "yarn.lock")); err == nil && !hadLock && install == "install" && !isBerryLock(yarnLock) && !nodePinned {
-			// npm < 7 ignores a Yarn 1 lockfile and installs the newest dependencies; npm ≥ 7
-			// installs the versions it pins, as the publisher's yarn did.
+		yarnLock, yerr := os.ReadFile(filepath.Join(installDir, "yarn.lock"))
+		// npm < 7 ignores a Yarn 1 lockfile and installs the newest dependencies, and cannot
+		// read the lockfiles npm ≥ 7 writes (lockfileVersion 2 and 3, workspaces); npm ≥ 7
+		// installs the versions they pin, as the publisher's yarn or npm did.
+		yarnPins := yerr == nil && !hadLock && install == "install" && !isBerryLock(yarnLock)
+		if (yarnPins || hadLock && lockfileVersion(lock) >= 2) && !nodePinned {
 			if n, ok := parseRelease(installer.Version); ok && n[0] < 7 {
 				host, err := e.Toolchains.NPM(ctx, "host")
 				if err != nil {
 					return "", err
 				}
 				if h, ok := parseRelease(host.Version); ok && h[0] >= 7 {
-					fmt.Fprintf(env.Log, "vouch: npm %s ignores yarn.lock; npm %s installs the versions it pins\n", installer.Version, host.Version)
+					what := "ignores yarn.lock"
+					if !yarnPins {
+						what = "cannot read package-lock.json's lockfileVersion " + strconv.Itoa(lockfileVersion(lock))
+					}
+					fmt.Fprintf(env.Log, "vouch: npm %s %s; npm %s installs the versions it pins\n", installer.Version, what, host.Version)
 					deps = host
 				}
 			}
@@ -225,6 +232,21 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
 	}
+}
+
+// lockfileVersion reads package-lock.json's lockfileVersion (0 when unreadable).
+func lockfileVersion(p string) int {
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return 0
+	}
+	var l struct {
+		V int `json:"lockfileVersion"`
+	}
+	if json.Unmarshal(b, &l) != nil {
+		return 0
+	}
+	return l.V
 }
 
 // binaryToolPackages are build tools whose install script fetches their native binary from
