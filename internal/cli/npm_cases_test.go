@@ -284,7 +284,7 @@ func TestNPMSourceShapes(t *testing.T) {
 func TestBuildFailureIsAttested(t *testing.T) {
 	f := newFixture(t)
 	files := map[string]string{
-		"package.json": `{"name": "broken-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node -e \"process.exit(7)\""}, "repository": "fixture/broken"}` + "\n",
+		"package.json": `{"name": "broken-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node -e \"console.error('release must run with RELEASE=1'); process.exit(7)\""}, "repository": "fixture/broken"}` + "\n",
 		"dist/x.js":    "1;\n",
 	}
 	dir, _ := f.repo("broken", files, "1.0.0")
@@ -296,8 +296,8 @@ func TestBuildFailureIsAttested(t *testing.T) {
 	if code != 3 || res.Verdict != verdict.BuildFailed || res.Reason != verdict.ReasonBuildCommand {
 		t.Fatalf("exit %d verdict %s reason %s, want 3 build_failed build_command_failed: %s", code, res.Verdict, res.Reason, res.Message)
 	}
-	if !strings.Contains(res.Message, "prepublishOnly") {
-		t.Errorf("message %q does not say which step failed", res.Message)
+	if !strings.Contains(res.Message, "prepublishOnly") || !strings.Contains(res.Message, `its output ends: "release must run with RELEASE=1"`) {
+		t.Errorf("message %q does not say which step failed and why", res.Message)
 	}
 	if res.Attestation == "" || res.BuildLog == "" {
 		t.Errorf("failure not attested (%q) or log not kept (%q)", res.Attestation, res.BuildLog)

@@ -101,8 +101,9 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	}
 	run := func(dir string, reason verdict.Reason, args ...string) error {
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-		err := env.Session.Run(ctx, e.spec(installer, dir, env, buildEnv, args...))
-		return ecosystem.CommandFailure(err, reason, "npm "+strings.Join(args, " "))
+		out := &tailWriter{n: 64 << 10}
+		err := env.Session.Run(ctx, e.spec(installer, dir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
+		return withLastWords(ecosystem.CommandFailure(err, reason, "npm "+strings.Join(args, " ")), out.Bytes())
 	}
 	switch def.Strategy.Name {
 	case StrategyPack:
@@ -369,9 +370,10 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		}
 		args := []string{"run", s}
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-		err := env.Session.Run(ctx, e.spec(installer, pkgDir, env, publishEnv, args...))
+		out := &tailWriter{n: 64 << 10}
+		err := env.Session.Run(ctx, e.spec(installer, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), publishEnv, args...))
 		if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "npm "+strings.Join(args, " ")); err != nil {
-			return "", err
+			return "", withLastWords(err, out.Bytes())
 		}
 	}
 	if v := p["set_version"]; v != "" {
@@ -443,9 +445,10 @@ func (e *Ecosystem) runWorkflow(ctx context.Context, def *definition.BuildDefini
 			stepEnv = append(append([]string(nil), buildEnv...), githubEnvFile(b)...)
 		}
 		fmt.Fprintf(env.Log, "$ %s\n", line)
-		err := env.Session.Run(ctx, e.spec(shell, env.SrcDir, env, stepEnv, line))
+		out := &tailWriter{n: 64 << 10}
+		err := env.Session.Run(ctx, e.spec(shell, env.SrcDir, withLog(env, io.MultiWriter(env.Log, out)), stepEnv, line))
 		if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, line); err != nil {
-			return "", err
+			return "", withLastWords(err, out.Bytes())
 		}
 	}
 	dir := filepath.Join(env.SrcDir, rel)
@@ -593,8 +596,9 @@ func (e *Ecosystem) pack(ctx context.Context, tool *Tool, env *ecosystem.Env, pk
 		args = append(args, "--ignore-scripts")
 	}
 	fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
-	if err := ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(tool, pkgDir, env, buildEnv, args...)), verdict.ReasonBuildCommand, "npm pack"); err != nil {
-		return "", err
+	out := &tailWriter{n: 64 << 10}
+	if err := ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(tool, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...)), verdict.ReasonBuildCommand, "npm pack"); err != nil {
+		return "", withLastWords(err, out.Bytes())
 	}
 	var made []string
 	for f := range tgzFiles(pkgDir) {

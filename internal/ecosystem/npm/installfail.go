@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -285,4 +286,43 @@ func withoutDevDeps(p string, deps []string) (restore func() error, err error) {
 		return nil, err
 	}
 	return func() error { return os.WriteFile(p, orig, fi.Mode().Perm()) }, nil
+}
+
+// lastWords is the end of a failed command's output that says why, for the failure message:
+// the last lines that are not npm's or yarn's own boilerplate (npm ERR!, the script echo,
+// "A complete log ..."), at most n of them, each cut to 160 characters.
+func lastWords(out []byte, n int) string {
+	lines := strings.Split(strings.ReplaceAll(string(out), "\r\n", "\n"), "\n")
+	var keep []string
+	for i := len(lines) - 1; i >= 0 && len(keep) < n; i-- {
+		l := strings.TrimSpace(ansi.ReplaceAllString(lines[i], ""))
+		if l == "" || strings.HasPrefix(l, "npm ERR!") || strings.HasPrefix(l, "npm error") || strings.HasPrefix(l, "npm warn") ||
+			strings.HasPrefix(l, "npm WARN") || strings.HasPrefix(l, "npm notice") || strings.HasPrefix(l, "> ") ||
+			strings.HasPrefix(l, "error Command failed") || strings.HasPrefix(l, "info Visit") || strings.HasPrefix(l, "at ") ||
+			strings.HasPrefix(l, "Node.js v") || strings.HasPrefix(l, "^") || strings.HasPrefix(l, "vouch:") || l == "}" || l == "]" {
+			continue
+		}
+		if len(l) > 160 {
+			l = l[:157] + "..."
+		}
+		keep = append(keep, l)
+	}
+	slices.Reverse(keep)
+	return strings.Join(keep, " / ")
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+
+// withLastWords adds lastWords of out to a build failure's message.
+func withLastWords(err error, out []byte) error {
+	ve, ok := verdict.As(err)
+	if !ok || ve.Verdict != verdict.BuildFailed {
+		return err
+	}
+	if w := lastWords(out, 2); w != "" {
+		c := *ve
+		c.Msg += fmt.Sprintf("; its output ends: %q", w)
+		return &c
+	}
+	return err
 }

@@ -151,3 +151,19 @@ func TestUnusedGitDevDeps(t *testing.T) {
 		}
 	}
 }
+
+func TestLastWords(t *testing.T) {
+	out := "\n> svelte@3.59.2 prepublishOnly\n> node check_publish_env.js && npm run build\n\n" +
+		"npm publish must be run with the PUBLISH environment variable set\n" +
+		"npm ERR! code ELIFECYCLE\nnpm ERR! errno 1\nnpm ERR! A complete log of this run can be found in:\n"
+	if got, want := lastWords([]byte(out), 2), "npm publish must be run with the PUBLISH environment variable set"; got != want {
+		t.Errorf("lastWords = %q, want %q", got, want)
+	}
+	tsc := "\x1b[96msrc/a.ts\x1b[0m(1,2): error TS2307: Cannot find module 'x'.\nsrc/b.ts(3,4): error TS1005: ',' expected.\nnpm error Lifecycle script `build` failed\n"
+	if got, want := lastWords([]byte(tsc), 2), "src/a.ts(1,2): error TS2307: Cannot find module 'x'. / src/b.ts(3,4): error TS1005: ',' expected."; got != want {
+		t.Errorf("lastWords = %q, want %q", got, want)
+	}
+	if got := lastWords([]byte("npm ERR! code 1\n\n"), 2); got != "" {
+		t.Errorf("lastWords of boilerplate only = %q, want empty", got)
+	}
+}
