@@ -750,3 +750,31 @@ func TestReleaseScriptPullsFirst(t *testing.T) {
 		t.Errorf("the build log does not show the pull and the audit skipped:\n%s", log)
 	}
 }
+
+// Another workspace of the monorepo (a documentation site) has a dependency the install
+// cannot fetch: the root's and the package's own dependencies are installed instead.
+func TestOtherWorkspaceBreaksTheInstall(t *testing.T) {
+	f := newFixture(t)
+	f.reg.Publish(registrytest.NPMTarball(t, map[string]string{
+		"package.json": `{"name": "dep-fixture", "version": "1.0.0", "main": "index.js"}`,
+		"index.js":     "module.exports = 'dep';\n",
+	}))
+	files := map[string]string{
+		"package.json":            `{"name": "mono2", "private": true, "workspaces": ["packages/*", "website"]}` + "\n",
+		".gitignore":              "node_modules/\ndist/\n",
+		"website/package.json":    `{"name": "site", "private": true, "dependencies": {"site-theme": "git+https://127.0.0.1:1/site-theme.git"}}` + "\n",
+		"packages/b/package.json": `{"name": "ws2-b", "version": "1.0.0", "files": ["dist"], "devDependencies": {"dep-fixture": "^1.0.0"}, "scripts": {"build": "node build.js"}, "repository": {"type": "git", "url": "https://github.com/fixture/mono2", "directory": "packages/b"}}` + "\n",
+		"packages/b/build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', JSON.stringify(require('dep-fixture')) + ';\\n');\n",
+	}
+	dir, _ := f.repo("mono2", files, "v1.0.0")
+	writeFiles(t, filepath.Join(dir, "packages", "b"), map[string]string{"dist/index.js": "\"dep\";\n"})
+	f.reg.Publish(f.npmPack(filepath.Join(dir, "packages", "b")))
+	code, res := f.rebuildJSON("pkg:npm/ws2-b@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if !strings.Contains(string(log), "installing the root's and packages/b's dependencies only") {
+		t.Errorf("the build log does not show the workspace install:\n%s", log)
+	}
+}

@@ -213,6 +213,33 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 				err, out = rerr, rout
 			}
 		}
+		if rel, rerr := filepath.Rel(installDir, pkgDir); err != nil && ctx.Err() == nil && rerr == nil && rel != "." && filepath.IsLocal(rel) && npmMajor(deps) >= 7 {
+			// The monorepo's other workspaces (a documentation site, examples) bring what the
+			// install cannot satisfy (a git dependency, a peer conflict): install the root's
+			// and this workspace's dependencies only, as `npm install -w` does.
+			if orig, rerr := os.ReadFile(lock); rerr == nil {
+				defer os.WriteFile(lock, orig, 0o644)
+			}
+			_ = os.RemoveAll(filepath.Join(installDir, "node_modules")) // see installWithoutTestTools
+			keep := append([]string{filepath.ToSlash(rel)}, splitList(p["build_first"])...)
+			restore, werr := withWorkspaces(filepath.Join(installDir, "package.json"), keep)
+			if werr == nil {
+				retry := append([]string{"install"}, args[1:]...)
+				if !slices.Contains(retry, "--legacy-peer-deps") {
+					retry = append(retry, "--legacy-peer-deps")
+				}
+				fmt.Fprintf(env.Log, "vouch: the install of the whole monorepo failed; installing the root's and %s's dependencies only (workspaces: %s)\n$ npm %s\n",
+					filepath.ToSlash(rel), strings.Join(keep, ", "), strings.Join(retry, " "))
+				rout := &tailWriter{n: 1 << 20}
+				rerr := env.Session.Run(ctx, e.spec(deps, installDir, withLog(env, io.MultiWriter(env.Log, rout)), buildEnv, retry...))
+				restore()
+				if rerr == nil {
+					err, out = nil, rout
+				} else {
+					fmt.Fprintf(env.Log, "vouch: that failed too (%v)\n", rerr)
+				}
+			}
+		}
 		if err := installFailure(err, "npm "+strings.Join(args, " "), out.Bytes()); err != nil {
 			return "", err
 		}
@@ -233,6 +260,51 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	default:
 		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("npm has no strategy %q (want %s or %s)", def.Strategy.Name, StrategyPack, StrategyBuildPack)}}
 	}
+}
+
+// splitList splits a comma-separated strategy parameter, dropping empty items.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// withWorkspaces rewrites the package.json at p to list only the workspaces dirs and returns
+// the function that puts the file back as it was.
+func withWorkspaces(p string, dirs []string) (restore func(), err error) {
+	orig, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]json.RawMessage
+	if err := json.Unmarshal(orig, &doc); err != nil {
+		return nil, err
+	}
+	ws, err := json.Marshal(dirs)
+	if err != nil {
+		return nil, err
+	}
+	doc["workspaces"] = ws
+	b, err := json.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(p, b, 0o644); err != nil {
+		return nil, err
+	}
+	return func() { _ = os.WriteFile(p, orig, 0o644) }, nil
+}
+
+// npmMajor is the tool's npm major version (0 when unknown).
+func npmMajor(t *Tool) int {
+	if n, ok := parseRelease(t.Version); ok {
+		return n[0]
+	}
+	return 0
 }
 
 // lockfileVersion reads package-lock.json's lockfileVersion (0 when unreadable).
