@@ -128,8 +128,21 @@ func printResult(w io.Writer, r *verdict.Result) {
 			fmt.Fprintf(w, "  full diff:    %s (vouch diff renders archives as text or HTML)\n", d.Path)
 		}
 	}
+	// Each finding once (a build that retries a denied host repeats it), with its count.
+	counts := map[string]int{}
 	for _, f := range r.Findings {
-		fmt.Fprintf(w, "  finding:      %s\n", f)
+		counts[f]++
+	}
+	for _, f := range r.Findings {
+		switch n := counts[f]; {
+		case n == 0:
+			continue
+		case n > 1:
+			fmt.Fprintf(w, "  finding:      %s (%d times)\n", f, n)
+		default:
+			fmt.Fprintf(w, "  finding:      %s\n", f)
+		}
+		counts[f] = 0
 	}
 	var denied int
 	for _, n := range r.Network {
