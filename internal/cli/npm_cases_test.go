@@ -728,13 +728,13 @@ func TestWorkspaceDependencyBuiltFirst(t *testing.T) {
 	}
 }
 
-// A release script that syncs with the remote first ("git pull --ff-only && ...") and audits
-// the dependencies: the rebuild is of the checked-out commit, and an audit checks against
-// today's advisories, so both are skipped and the build goes on.
+// A release script that syncs with the remote first ("git pull --ff-only && ..."), audits the
+// dependencies and lints: the rebuild is of the checked-out commit, an audit checks against
+// today's advisories and linting makes no files, so all are skipped and the build goes on.
 func TestReleaseScriptPullsFirst(t *testing.T) {
 	f := newFixture(t)
 	files := map[string]string{
-		"package.json": `{"name": "pull-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "git pull --ff-only && npm run security && node build.js", "security": "npm audit --audit-level=high"}, "repository": "fixture/pull"}` + "\n",
+		"package.json": `{"name": "pull-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "git pull --ff-only && npm run security && npm run lint && node build.js", "security": "npm audit --audit-level=high", "lint": "eslint-that-is-not-installed ."}, "repository": "fixture/pull"}` + "\n",
 		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', 'module.exports = ' + JSON.stringify(require('child_process').execSync('git rev-parse --is-inside-work-tree').toString().trim()) + ';\\n');\n",
 		".gitignore":   "dist/\n",
 	}
@@ -746,8 +746,9 @@ func TestReleaseScriptPullsFirst(t *testing.T) {
 	if code != 0 || !res.Verdict.Success() {
 		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
 	}
-	if !strings.Contains(string(log), "vouch: skipping git pull") || !strings.Contains(string(log), "vouch: skipping the audit script 'security'") {
-		t.Errorf("the build log does not show the pull and the audit skipped:\n%s", log)
+	if !strings.Contains(string(log), "vouch: skipping git pull") || !strings.Contains(string(log), "vouch: skipping the audit script 'security'") ||
+		!strings.Contains(string(log), "vouch: skipping the lint script 'lint'") {
+		t.Errorf("the build log does not show the pull, the audit and the lint skipped:\n%s", log)
 	}
 }
 

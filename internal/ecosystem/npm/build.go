@@ -909,6 +909,22 @@ if [ "$VOUCH_SKIP_TESTS" = 1 ]; then
 		;;
 	esac
 fi
+# Lint scripts make no package files either, and fail on what a rebuild changes (newer linters
+# without a lockfile, lint-only devDependencies left out): skipped with the tests, unless they
+# fix or rewrite files (--fix, --write).
+if [ "$VOUCH_SKIP_TESTS" = 1 ]; then
+	case "$npm_lifecycle_event" in
+	lint | lint:* | lint-* | prelint | postlint | eslint | tslint | stylelint)
+		case "$2" in
+		*--fix* | *--write*) ;;
+		*)
+			echo "vouch: skipping the lint script '$npm_lifecycle_event' (linting makes no package files; set the strategy parameter tests: run to run it)" >&2
+			exit 0
+			;;
+		esac
+		;;
+	esac
+fi
 # A script that is a dependency audit ("security": "npm audit --audit-level=high") checks the
 # dependencies against today's advisories, which an old release fails, and makes no files.
 case "$2" in
