@@ -112,16 +112,7 @@ func SourceMapLineEndings() Stabilizer {
 	return Stabilizer{
 		Name:        "source-map-line-endings",
 		Description: "Ignore CR LF versus LF line endings in the sources embedded in source maps (a Windows build).",
-		Apply: func(a *archive.Archive) bool {
-			changed := false
-			for _, e := range a.Entries {
-				if d, ok := normalize(e); ok {
-					e.Data = d
-					changed = true
-				}
-			}
-			return changed
-		},
+		Apply:       rewriteData(normalize),
 		Differs: entryDiffers(func(e *archive.Entry) string {
 			if _, ok := normalize(e); ok {
 				return "crlf"
@@ -183,21 +174,15 @@ func BannerTimestamp() Stabilizer {
 	return Stabilizer{
 		Name:        "banner-timestamp",
 		Description: "Ignore build times in the license banner comment at the top of text files (bundlers write the time they ran).",
-		Apply: func(a *archive.Archive) bool {
-			changed := false
-			for _, e := range a.Entries {
-				start, end, found := stamps(e)
-				if len(found) == 0 {
-					continue
-				}
-				banner := bannerTimestamp.ReplaceAll(e.Data[start:end], fixed)
-				d := make([]byte, 0, len(e.Data)-(end-start)+len(banner))
-				d = append(append(append(d, e.Data[:start]...), banner...), e.Data[end:]...)
-				e.Data = d
-				changed = true
+		Apply: rewriteData(func(e *archive.Entry) ([]byte, bool) {
+			start, end, found := stamps(e)
+			if len(found) == 0 {
+				return nil, false
 			}
-			return changed
-		},
+			banner := bannerTimestamp.ReplaceAll(e.Data[start:end], fixed)
+			d := make([]byte, 0, len(e.Data)-(end-start)+len(banner))
+			return append(append(append(d, e.Data[:start]...), banner...), e.Data[end:]...), true
+		}),
 		Differs: entryDiffers(func(e *archive.Entry) string {
 			_, _, found := stamps(e)
 			return string(bytes.Join(found, []byte{0}))
@@ -222,16 +207,7 @@ func PackageJSONWhitespace() Stabilizer {
 	return Stabilizer{
 		Name:        "package-json-whitespace",
 		Description: "Ignore whitespace and indentation in package.json; keys, order and values still count.",
-		Apply: func(a *archive.Archive) bool {
-			changed := false
-			for _, e := range a.Entries {
-				if c, ok := compact(e); ok {
-					e.Data = c
-					changed = true
-				}
-			}
-			return changed
-		},
+		Apply:       rewriteData(compact),
 		Differs: entryDiffers(func(e *archive.Entry) string {
 			if e.Type == archive.TypeFile && isTopLevelManifest(e.Name) {
 				return string(e.Data)

@@ -464,4 +464,19 @@ func entryDiffers(key func(*archive.Entry) string) func(a, b *archive.Archive) b
 	}
 }
 
+// rewriteData is an Apply that replaces each entry's data with what rewrite returns when it
+// reports a change.
+func rewriteData(rewrite func(*archive.Entry) ([]byte, bool)) func(*archive.Archive) bool {
+	return func(a *archive.Archive) bool {
+		changed := false
+		for _, e := range a.Entries {
+			if d, ok := rewrite(e); ok {
+				e.Data = d
+				changed = true
+			}
+		}
+		return changed
+	}
+}
+
 func itoa(i int) string { return strconv.Itoa(i) }

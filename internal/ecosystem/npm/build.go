@@ -156,8 +156,12 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		// pack it, so a lockfile the build created is removed again. (--no-package-lock is
 		// not used: it also stops npm ≥ 7 from reading yarn.lock's pinned versions.)
 		lock := filepath.Join(installDir, "package-lock.json")
-		_, lockErr := os.Stat(lock)
+		origLock, lockErr := os.ReadFile(lock)
 		hadLock := lockErr == nil
+		if hadLock {
+			// The fallbacks below run npm install, which rewrites it; it is put back afterwards.
+			defer os.WriteFile(lock, origLock, 0o644)
+		}
 		if p["legacy_peer_deps"] == "true" {
 			args = append(args, "--legacy-peer-deps")
 		}
@@ -167,7 +171,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		// read the lockfiles npm ≥ 7 writes (lockfileVersion 2 and 3, workspaces); npm ≥ 7
 		// installs the versions they pin, as the publisher's yarn or npm did.
 		yarnPins := yerr == nil && !hadLock && install == "install" && !isBerryLock(yarnLock)
-		if (yarnPins || hadLock && lockfileVersion(lock) >= 2) && !nodePinned {
+		if (yarnPins || hadLock && lockfileVersion(origLock) >= 2) && !nodePinned {
 			if n, ok := parseRelease(installer.Version); ok && n[0] < 7 {
 				host, err := e.Toolchains.NPM(ctx, "host")
 				if err != nil {
@@ -176,7 +180,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 				if h, ok := parseRelease(host.Version); ok && h[0] >= 7 {
 					what := "ignores yarn.lock"
 					if !yarnPins {
-						what = "cannot read package-lock.json's lockfileVersion " + strconv.Itoa(lockfileVersion(lock))
+						what = "cannot read package-lock.json's lockfileVersion " + strconv.Itoa(lockfileVersion(origLock))
 					}
 					fmt.Fprintf(env.Log, "vouch: npm %s %s; npm %s installs the versions it pins\n", installer.Version, what, host.Version)
 					deps = host
@@ -198,9 +202,6 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 			// A lockfile its package.json has outgrown (a dependency added without updating
 			// it): npm ci refuses, and the publisher's npm install used what it pins and
 			// resolved the rest. The lockfile is put back afterwards.
-			if orig, rerr := os.ReadFile(lock); rerr == nil {
-				defer os.WriteFile(lock, orig, 0o644)
-			}
 			args = append([]string{"install"}, args[1:]...)
 			fmt.Fprintf(env.Log, "vouch: package-lock.json is out of step with package.json, which npm ci refuses; installing as npm install does, from the lockfile where it still applies\n$ npm %s\n", strings.Join(args, " "))
 			out = &tailWriter{n: 1 << 20}
@@ -216,10 +217,8 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if rel, rerr := filepath.Rel(installDir, pkgDir); err != nil && ctx.Err() == nil && rerr == nil && rel != "." && filepath.IsLocal(rel) && npmMajor(deps) >= 7 {
 			// The monorepo's other workspaces (a documentation site, examples) bring what the
 			// install cannot satisfy (a git dependency, a peer conflict): install the root's
-			// and this workspace's dependencies only, as `npm install -w` does.
-			if orig, rerr := os.ReadFile(lock); rerr == nil {
-				defer os.WriteFile(lock, orig, 0o644)
-			}
+			// and the workspaces this package needs only, by listing just those (npm install -w still
+			// resolves every workspace).
 			_ = os.RemoveAll(filepath.Join(installDir, "node_modules")) // see installWithoutTestTools
 			keep := append([]string{filepath.ToSlash(rel)}, splitList(p["build_first"])...)
 			restore, werr := withWorkspaces(filepath.Join(installDir, "package.json"), keep)
@@ -307,12 +306,8 @@ func npmMajor(t *Tool) int {
 	return 0
 }
 
-// lockfileVersion reads package-lock.json's lockfileVersion (0 when unreadable).
-func lockfileVersion(p string) int {
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return 0
-	}
+// lockfileVersion reads a package-lock.json's lockfileVersion (0 when unreadable).
+func lockfileVersion(b []byte) int {
 	var l struct {
 		V int `json:"lockfileVersion"`
 	}
@@ -417,10 +412,7 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 	}
 	// Workspace packages this one depends on, built first (see buildFirst). One that fails
 	// to build may not matter to this package: the comparison tells.
-	for _, d := range strings.Split(p["build_first"], ",") {
-		if d = strings.TrimSpace(d); d == "" {
-			continue
-		}
+	for _, d := range splitList(p["build_first"]) {
 		if !filepath.IsLocal(filepath.FromSlash(d)) {
 			return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter build_first names %q, which is not a directory inside the repository", d)}}
 		}
