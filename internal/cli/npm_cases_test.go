@@ -752,6 +752,67 @@ func TestReleaseScriptPullsFirst(t *testing.T) {
 	}
 }
 
+// Release guards: publish scripts that refuse to run unless the maintainers' release process
+// set an environment variable (svelte's PUBLISH, rollup 3's ROLLUP_RELEASE === 'releasing')
+// are run again with what they check, and only the publish script sees it: the prepare
+// script npm pack runs builds only outside a release, as rollup's does.
+func TestReleaseGuardWantsAnEnvironmentVariable(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json":             `{"name": "guard-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node check_publish_env.js && node scripts/check-release.js && node build.js publish", "prepare": "node scripts/check-release.js || node build.js prepare"}, "repository": "fixture/guard"}` + "\n",
+		"check_publish_env.js":     "if (!process.env.PUBLISH) {\n\tconsole.error('npm publish must be run with the PUBLISH environment variable set');\n\tprocess.exit(1);\n}\n",
+		"scripts/check-release.js": "import { env, exit } from 'node:process';\n\nif (env.GUARD_RELEASE !== 'releasing') {\n\texit(1);\n}\n",
+		"scripts/package.json":     `{"type": "module"}` + "\n",
+		"build.js":                 "const fs = require('fs');\nfs.mkdirSync('dist', {recursive: true});\nfs.appendFileSync('dist/index.js', '// ' + process.argv[2] + ' ' + process.env.GUARD_RELEASE + '\\n');\n",
+		".gitignore":               "dist/\n",
+	}
+	dir, _ := f.repo("guard", files, "v1.0.0")
+	// The release: the publish script with the guards' variables, then npm pack's prepare,
+	// which without them builds again.
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"index.js": "// publish releasing\n// prepare undefined\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/guard-fixture@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if !strings.Contains(string(log), "running it again with PUBLISH=true (check_publish_env.js), GUARD_RELEASE=releasing (scripts/check-release.js)") {
+		t.Errorf("the build log does not show the guards' variables set:\n%s", log)
+	}
+}
+
+// A release script that builds before it commits the version bump (rollup's): the bundles'
+// license banners name the release commit's parent. The rebuild of the tagged commit names
+// the tag's; the two hashes are compared as one, and nothing else is forgiven.
+func TestBannerNamesTheCommitBeforeTheRelease(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "banner-fixture", "version": "0.9.0", "files": ["dist"], "scripts": {"prepublishOnly": "node build.js"}, "repository": "fixture/banner"}` + "\n",
+		"build.js": "const fs = require('fs');\nconst sh = (c) => require('child_process').execSync(c).toString().trim();\nfs.mkdirSync('dist', {recursive: true});\n" +
+			"fs.writeFileSync('dist/index.js', '/*!\\n * banner-fixture v' + require('./package.json').version + ' - commit ' + sh('git rev-parse HEAD') + ' (' + sh('git rev-parse --short HEAD') + ')\\n */\\nmodule.exports = 42;\\n');\n",
+		".gitignore": "dist/\n",
+	}
+	dir, before := f.repo("banner", files, "")
+	// The release: bump the version, build, pack; then commit the bump and tag it.
+	writeFiles(t, dir, map[string]string{"package.json": strings.Replace(files["package.json"], "0.9.0", "1.0.0", 1)})
+	f.npmRun(dir, "run", "prepublishOnly")
+	tgz := f.npmPack(dir)
+	f.git(dir, "commit", "-q", "-am", "1.0.0")
+	f.git(dir, "tag", "v1.0.0")
+	f.reg.Publish(tgz)
+	code, res := f.rebuildJSON("pkg:npm/banner-fixture@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if !slices.Contains(res.Stabilizers, "custom:pre-release-commit") {
+		t.Errorf("stabilizers %v, want custom:pre-release-commit", res.Stabilizers)
+	}
+	if code, out, _ := f.vouch("infer", "pkg:npm/banner-fixture@1.0.0"); code != 0 || !strings.Contains(out, "the published files name commit "+before[:12]) {
+		t.Errorf("infer (exit %d) does not explain the stabilizer:\n%s", code, out)
+	}
+}
+
 // Another workspace of the monorepo (a documentation site) has a dependency the install
 // cannot fetch: the root's and the package's own dependencies are installed instead.
 func TestOtherWorkspaceBreaksTheInstall(t *testing.T) {

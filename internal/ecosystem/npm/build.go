@@ -436,6 +436,20 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
 		out := &tailWriter{n: 64 << 10}
 		err := env.Session.Run(ctx, e.spec(installer, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), publishEnv, args...))
+		if err != nil && ctx.Err() == nil {
+			if guards := scriptGuards(pkgDir, env.SrcDir, s); len(guards) > 0 {
+				guarded := append([]string(nil), publishEnv...)
+				var set []string
+				for _, g := range guards {
+					guarded = append(guarded, g.Name+"="+g.Value)
+					set = append(set, fmt.Sprintf("%s=%s (%s)", g.Name, g.Value, g.File))
+				}
+				fmt.Fprintf(env.Log, "vouch: %s failed; it runs a release guard that checks the environment a release sets: running it again with %s\n$ npm %s\n",
+					s, strings.Join(set, ", "), strings.Join(args, " "))
+				out = &tailWriter{n: 64 << 10}
+				err = env.Session.Run(ctx, e.spec(installer, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), guarded, args...))
+			}
+		}
 		if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "npm "+strings.Join(args, " ")); err != nil {
 			return "", withLastWords(err, out.Bytes())
 		}

@@ -276,6 +276,12 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 	if meta != nil && meta.NodeVersion != "" {
 		def.Notes = append(def.Notes, "published with node "+meta.NodeVersion)
 	}
+	if def.Strategy.Name == StrategyBuildPack {
+		if s, note, ok := preReleaseCommit(ctx, repo, loc.Ref, upPkg); ok {
+			def.Stabilizers = append(def.Stabilizers, s)
+			def.Notes = append(def.Notes, note)
+		}
+	}
 	if !up.PublishedAt.IsZero() {
 		t := up.PublishedAt.UTC().Add(time.Minute)
 		def.RegistryCutoff = &t
