@@ -705,14 +705,17 @@ func TestWorkspaceDependencyBuiltFirst(t *testing.T) {
 	files := map[string]string{
 		"package.json":            `{"name": "mono", "private": true, "workspaces": ["packages/*"]}` + "\n",
 		".gitignore":              "node_modules/\ndist/\n",
-		"packages/a/package.json": `{"name": "ws-a", "version": "1.0.0", "main": "dist/index.js", "scripts": {"build": "node build.js"}}` + "\n",
-		"packages/a/build.js":     writer(`"module.exports = 'a built';\n"`),
+		"packages/a/package.json": `{"name": "ws-a", "version": "1.0.0", "main": "dist/index.js", "dependencies": {"ws-u": "^1.0.0"}, "scripts": {"build": "node build.js"}}` + "\n",
+		"packages/a/build.js":     writer(`"module.exports = " + JSON.stringify("a built, " + require('ws-u')) + ";\n"`),
+		// Built by what publishing it runs (no build script).
+		"packages/u/package.json": `{"name": "ws-u", "version": "1.0.0", "main": "dist/index.js", "scripts": {"prepublishOnly": "node build.js"}}` + "\n",
+		"packages/u/build.js":     writer(`"module.exports = 'u built';\n"`),
 		"packages/b/package.json": `{"name": "ws-b", "version": "1.0.0", "files": ["dist"], "dependencies": {"ws-a": "^1.0.0"}, "scripts": {"build": "node build.js"}, "repository": {"type": "git", "url": "https://github.com/fixture/mono", "directory": "packages/b"}}` + "\n",
 		"packages/b/build.js":     writer(`JSON.stringify(require('ws-a')) + ";\n"`),
 		"packages/c/package.json": `{"name": "ws-c", "version": "1.0.0", "scripts": {"build": "exit 1"}}` + "\n",
 	}
 	dir, commit := f.repo("mono", files, "v1.0.0")
-	writeFiles(t, filepath.Join(dir, "packages", "b"), map[string]string{"dist/index.js": "\"a built\";\n"})
+	writeFiles(t, filepath.Join(dir, "packages", "b"), map[string]string{"dist/index.js": "\"a built, u built\";\n"})
 	f.reg.Publish(f.npmPack(filepath.Join(dir, "packages", "b")))
 	code, res := f.rebuildJSON("pkg:npm/ws-b@1.0.0")
 	log, _ := os.ReadFile(res.BuildLog)
@@ -723,8 +726,10 @@ func TestWorkspaceDependencyBuiltFirst(t *testing.T) {
 		t.Errorf("source %s in %q, want %s in packages/b", res.Source.Ref, res.Source.Dir, commit)
 	}
 	// Only what the package depends on is built (ws-c's build would fail).
-	if !strings.Contains(string(log), "building the workspace package in packages/a first") || strings.Contains(string(log), "packages/c") {
-		t.Errorf("the build log does not show packages/a, and only it, built first:\n%s", log)
+	if !strings.Contains(string(log), "building the workspace package in packages/u first\n$ npm run prepublishOnly\n") ||
+		!strings.Contains(string(log), "building the workspace package in packages/a first\n$ npm run build\n") ||
+		strings.Index(string(log), "packages/u first") > strings.Index(string(log), "packages/a first") || strings.Contains(string(log), "packages/c") {
+		t.Errorf("the build log does not show packages/u then packages/a, and only them, built first:\n%s", log)
 	}
 }
 
@@ -810,6 +815,70 @@ func TestBannerNamesTheCommitBeforeTheRelease(t *testing.T) {
 	}
 	if code, out, _ := f.vouch("infer", "pkg:npm/banner-fixture@1.0.0"); code != 0 || !strings.Contains(out, "the published files name commit "+before[:12]) {
 		t.Errorf("infer (exit %d) does not explain the stabilizer:\n%s", code, out)
+	}
+}
+
+// A lerna monorepo (aws-crypto's shape): packages compile in prepublishOnly, depend on each
+// other by "file:../util", and the root .gitignore has "build". lerna publish packed each
+// directory alone (npm applies the root's ignore rules to a workspace) and wrote the
+// sibling's version ("^1.0.0") for the file: specifier; the rebuild does both.
+func TestLernaMonorepoPackage(t *testing.T) {
+	f := newFixture(t)
+	builder := func(expr string) string {
+		return "require('fs').mkdirSync('build', {recursive: true});\nrequire('fs').writeFileSync('build/index.js', " + expr + ");\n"
+	}
+	files := map[string]string{
+		"package.json":               `{"name": "lerna-root", "private": true, "workspaces": ["packages/*"]}` + "\n",
+		"lerna.json":                 `{"packages": ["packages/*"], "version": "1.0.0"}` + "\n",
+		".gitignore":                 "node_modules/\nbuild\n",
+		"packages/util/package.json": `{"name": "lerna-util", "version": "1.0.0", "main": "build/index.js", "scripts": {"prepublishOnly": "node build.js"}}` + "\n",
+		"packages/util/build.js":     builder(`"module.exports = 'util';\n"`),
+		"packages/util/.npmignore":   "build.js\n",
+		"packages/sha/package.json":  "{\n  \"name\": \"lerna-sha\",\n  \"version\": \"1.0.0\",\n  \"main\": \"./build/index.js\",\n  \"dependencies\": {\n    \"lerna-util\": \"file:../util\"\n  },\n  \"scripts\": {\n    \"prepublishOnly\": \"node build.js\"\n  },\n  \"repository\": {\"type\": \"git\", \"url\": \"https://github.com/fixture/lerna\", \"directory\": \"packages/sha\"}\n}\n",
+		"packages/sha/build.js":      builder(`"module.exports = " + JSON.stringify("sha of " + require('lerna-util')) + ";\n"`),
+		"packages/sha/.npmignore":    "build.js\n",
+	}
+	f.repo("lerna", files, "v1.0.0")
+	// lerna publish: the package directory alone, its dependency's version written.
+	pub := filepath.Join(t.TempDir(), "sha")
+	writeFiles(t, pub, map[string]string{
+		"package.json":   strings.Replace(files["packages/sha/package.json"], "file:../util", "^1.0.0", 1),
+		".npmignore":     "build.js\n",
+		"build/index.js": "module.exports = \"sha of util\";\n",
+	})
+	f.reg.Publish(f.npmPack(pub))
+	code, res := f.rebuildJSON("pkg:npm/lerna-sha@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if !strings.Contains(string(log), "lerna-util file:../util → ^1.0.0") || !strings.Contains(string(log), "npm pack --workspaces=false") {
+		t.Errorf("the build log does not show the dependency's version written and the directory packed alone:\n%s", log)
+	}
+}
+
+// source-map 0.7 (in rollup plugins of @popperjs/core's era) takes a Node.js with a global
+// fetch (≥ 18) for a browser and throws; the publisher's Node.js had none. The script runs
+// again without it, and so does npm pack's prepare.
+func TestSourceMapWasmOnNewNode(t *testing.T) {
+	f := newFixture(t)
+	build := "if (typeof fetch === 'function') {\n\tthrow new Error(\"You must provide the URL of lib/mappings.wasm by calling SourceMapConsumer.initialize({ 'lib/mappings.wasm': ... }) before using SourceMapConsumer\");\n}\n" +
+		"require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').appendFileSync('dist/index.js', '// ' + process.argv[2] + '\\n');\n"
+	files := map[string]string{
+		"package.json": `{"name": "wasm-fixture", "version": "1.0.0", "files": ["dist"], "scripts": {"prepublishOnly": "node build.js publish", "prepack": "node build.js pack"}, "repository": "fixture/wasm"}` + "\n",
+		"build.js":     build,
+		".gitignore":   "dist/\n",
+	}
+	dir, _ := f.repo("wasm", files, "v1.0.0")
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"index.js": "// publish\n// pack\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/wasm-fixture@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if !strings.Contains(string(log), "NODE_OPTIONS=--no-experimental-fetch") {
+		t.Errorf("the build log does not show the script run again without fetch:\n%s", log)
 	}
 }
 

@@ -112,10 +112,10 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 				return "", err
 			}
 		}
-		if err := writeGitHead(def, env, pkgDir); err != nil {
+		if err := publishEdits(def, env, pkgDir); err != nil {
 			return "", err
 		}
-		return e.pack(ctx, tool, env, pkgDir, buildEnv, true)
+		return e.pack(ctx, tool, env, pkgDir, buildEnv, true, packFlags(p)...)
 	case StrategyBuildPack:
 		install := p["install"]
 		if install == "yarn" {
@@ -416,11 +416,18 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		if !filepath.IsLocal(filepath.FromSlash(d)) {
 			return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter build_first names %q, which is not a directory inside the repository", d)}}
 		}
-		fmt.Fprintf(env.Log, "vouch: building the workspace package in %s first\n$ npm run build\n", d)
-		err := env.Session.Run(ctx, e.spec(installer, filepath.Join(env.SrcDir, filepath.FromSlash(d)), env, buildEnv, "run", "build"))
+		wsDir := filepath.Join(env.SrcDir, filepath.FromSlash(d))
+		script := "build"
+		if b, err := os.ReadFile(filepath.Join(wsDir, "package.json")); err == nil {
+			if m, err := parseManifest(b); err == nil && workspaceBuildScript(m.Scripts) != "" {
+				script = workspaceBuildScript(m.Scripts)
+			}
+		}
+		fmt.Fprintf(env.Log, "vouch: building the workspace package in %s first\n$ npm run %s\n", d, script)
+		err := env.Session.Run(ctx, e.spec(installer, wsDir, env, buildEnv, "run", script))
 		if err != nil {
 			if ctx.Err() != nil {
-				return "", ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "npm run build in "+d)
+				return "", ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "npm run "+script+" in "+d)
 			}
 			fmt.Fprintf(env.Log, "vouch: building %s failed (%v); continuing\n", d, err)
 		}
@@ -436,19 +443,18 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
 		out := &tailWriter{n: 64 << 10}
 		err := env.Session.Run(ctx, e.spec(installer, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), publishEnv, args...))
-		if err != nil && ctx.Err() == nil {
-			if guards := scriptGuards(pkgDir, env.SrcDir, s); len(guards) > 0 {
-				guarded := append([]string(nil), publishEnv...)
-				var set []string
-				for _, g := range guards {
-					guarded = append(guarded, g.Name+"="+g.Value)
-					set = append(set, fmt.Sprintf("%s=%s (%s)", g.Name, g.Value, g.File))
-				}
-				fmt.Fprintf(env.Log, "vouch: %s failed; it runs a release guard that checks the environment a release sets: running it again with %s\n$ npm %s\n",
-					s, strings.Join(set, ", "), strings.Join(args, " "))
-				out = &tailWriter{n: 64 << 10}
-				err = env.Session.Run(ctx, e.spec(installer, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), guarded, args...))
+		runEnv := publishEnv
+		for tries := 0; err != nil && ctx.Err() == nil && tries < 2; tries++ {
+			next, why, sticky := scriptRemedy(pkgDir, env.SrcDir, s, out.Bytes(), runEnv)
+			if next == nil {
+				break
 			}
+			if runEnv = next; sticky {
+				publishEnv = next // the later scripts and npm pack need it too
+			}
+			fmt.Fprintf(env.Log, "vouch: %s failed; %s\n$ npm %s\n", s, why, strings.Join(args, " "))
+			out = &tailWriter{n: 64 << 10}
+			err = env.Session.Run(ctx, e.spec(installer, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), runEnv, args...))
 		}
 		if err := ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "npm "+strings.Join(args, " ")); err != nil {
 			return "", withLastWords(err, out.Bytes())
@@ -462,7 +468,7 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 	if p["run"] != "" {
 		return e.runWorkflow(ctx, def, env, tool, publishEnv)
 	}
-	if err := writeGitHead(def, env, pkgDir); err != nil {
+	if err := publishEdits(def, env, pkgDir); err != nil {
 		return "", err
 	}
 	if name := p["publish_with"]; name != "" {
@@ -486,7 +492,16 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		}
 		defer restore()
 	}
-	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool)
+	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool, packFlags(p)...)
+}
+
+// packFlags are the strategy's extra npm pack arguments: workspaces "false" packs a
+// workspace package without the monorepo root's ignore rules, as lerna's packer did.
+func packFlags(p map[string]string) []string {
+	if p["workspaces"] == "false" {
+		return []string{"--workspaces=false"}
+	}
+	return nil
 }
 
 // runWorkflow runs the strategy parameter run's commands (a publishing workflow's, see
@@ -533,7 +548,7 @@ func (e *Ecosystem) runWorkflow(ctx context.Context, def *definition.BuildDefini
 	if _, err := os.Stat(filepath.Join(dir, "package.json")); err != nil {
 		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "the workflow's commands did not make %s/package.json, the directory it publishes", p["publish_dir"])
 	}
-	if err := writeGitHead(def, env, dir); err != nil {
+	if err := publishEdits(def, env, dir); err != nil {
 		return "", err
 	}
 	return e.pack(ctx, tool, env, dir, buildEnv, false)
@@ -562,7 +577,19 @@ func githubEnvFile(b []byte) []string {
 
 // writeGitHead writes the commit into package.json where the strategy parameter git_head
 // says (see githead.go).
-func writeGitHead(def *definition.BuildDefinition, env *ecosystem.Env, pkgDir string) error {
+func publishEdits(def *definition.BuildDefinition, env *ecosystem.Env, pkgDir string) error {
+	if prefix := def.Strategy.Params["local_deps"]; prefix != "" {
+		if prefix != "^" && prefix != "~" && prefix != "exact" {
+			return &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter local_deps %q must be \"^\", \"~\" or \"exact\"", prefix)}}
+		}
+		changed, err := rewriteLocalDeps(pkgDir, env.SrcDir, prefix)
+		if err != nil {
+			return verdict.Wrap(verdict.BuildFailed, verdict.ReasonBuildCommand, "writing the versions of local dependencies into package.json", err)
+		}
+		if len(changed) > 0 {
+			fmt.Fprintf(env.Log, "vouch: writing the versions of the repository's packages into package.json, as the publishing tool did: %s\n", strings.Join(changed, ", "))
+		}
+	}
 	at := def.Strategy.Params["git_head"]
 	if at == "" {
 		return nil
@@ -667,12 +694,13 @@ exec %[1]s "$@"
 
 // pack runs `npm pack` in pkgDir and moves the new tarball into outDir. npm < 7 has no
 // --pack-destination, so the tarball is found as the .tgz that was not there before.
-func (e *Ecosystem) pack(ctx context.Context, tool *Tool, env *ecosystem.Env, pkgDir string, buildEnv []string, ignoreScripts bool) (string, error) {
+func (e *Ecosystem) pack(ctx context.Context, tool *Tool, env *ecosystem.Env, pkgDir string, buildEnv []string, ignoreScripts bool, flags ...string) (string, error) {
 	before := tgzFiles(pkgDir)
 	args := []string{"pack"}
 	if ignoreScripts {
 		args = append(args, "--ignore-scripts")
 	}
+	args = append(args, flags...)
 	fmt.Fprintf(env.Log, "$ npm %s\n", strings.Join(args, " "))
 	out := &tailWriter{n: 64 << 10}
 	if err := ecosystem.CommandFailure(env.Session.Run(ctx, e.spec(tool, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...)), verdict.ReasonBuildCommand, "npm pack"); err != nil {

@@ -1,6 +1,8 @@
 package npm
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -91,4 +93,43 @@ func scriptGuards(pkgDir, root, name string) []guardVar {
 		return nil
 	}
 	return releaseGuards(m.Scripts[name], pkgDir, root)
+}
+
+// sourceMapWasm is what source-map 0.7 throws on Node.js ≥ 18, whose global fetch makes it
+// take itself for a browser that must be told where its WebAssembly is.
+var sourceMapWasm = []byte("You must provide the URL of lib/mappings.wasm")
+
+// scriptRemedy looks at why the publish script name failed (its output) and returns the
+// environment to run it again with, why, and whether later steps need it too; nil when
+// nothing is known to help: a release guard's variables (not kept: a prepare script may
+// build only outside a release), or Node.js without global fetch for source-map 0.7 (kept).
+func scriptRemedy(pkgDir, root, name string, out []byte, env []string) (next []string, why string, sticky bool) {
+	if guards := scriptGuards(pkgDir, root, name); len(guards) > 0 && !slices.ContainsFunc(env, func(kv string) bool {
+		return strings.HasPrefix(kv, guards[0].Name+"=")
+	}) {
+		next = append([]string(nil), env...)
+		var set []string
+		for _, g := range guards {
+			next = append(next, g.Name+"="+g.Value)
+			set = append(set, fmt.Sprintf("%s=%s (%s)", g.Name, g.Value, g.File))
+		}
+		return next, "it runs a release guard that checks the environment a release sets: running it again with " + strings.Join(set, ", "), false
+	}
+	const noFetch = "--no-experimental-fetch"
+	if bytes.Contains(out, sourceMapWasm) {
+		why = "Node.js ≥ 18's global fetch makes source-map 0.7 take itself for a browser (\"You must provide the URL of lib/mappings.wasm\"): running it again without it, NODE_OPTIONS=" + noFetch + ", as on the Node.js of its time"
+		next = append([]string(nil), env...)
+		for i, kv := range next {
+			if v, ok := strings.CutPrefix(kv, "NODE_OPTIONS="); ok {
+				if strings.Contains(v, noFetch) {
+					return nil, "", false
+				}
+				next[i] = strings.TrimSpace("NODE_OPTIONS=" + v + " " + noFetch)
+				return next, why, true
+			}
+		}
+		next = append(next, "NODE_OPTIONS="+noFetch)
+		return next, why, true
+	}
+	return nil, "", false
 }

@@ -50,3 +50,22 @@ func TestReleaseGuards(t *testing.T) {
 		}
 	}
 }
+
+func TestScriptRemedyForSourceMapWasm(t *testing.T) {
+	out := []byte("[!] (plugin visualizer) Error: You must provide the URL of lib/mappings.wasm by calling SourceMapConsumer.initialize({ 'lib/mappings.wasm': ... }) before using SourceMapConsumer\n")
+	dir := t.TempDir()
+	next, why, sticky := scriptRemedy(dir, dir, "build", out, []string{"PATH=/bin", "NODE_OPTIONS=--openssl-legacy-provider"})
+	if !reflect.DeepEqual(next, []string{"PATH=/bin", "NODE_OPTIONS=--openssl-legacy-provider --no-experimental-fetch"}) || !sticky || !strings.Contains(why, "source-map 0.7") {
+		t.Errorf("remedy = %q %q %v", next, why, sticky)
+	}
+	if next, _, _ := scriptRemedy(dir, dir, "build", out, []string{"PATH=/bin"}); !reflect.DeepEqual(next, []string{"PATH=/bin", "NODE_OPTIONS=--no-experimental-fetch"}) {
+		t.Errorf("remedy without NODE_OPTIONS = %q", next)
+	}
+	// Tried already, or another failure: nothing more.
+	if next, _, _ := scriptRemedy(dir, dir, "build", out, []string{"NODE_OPTIONS=--no-experimental-fetch"}); next != nil {
+		t.Errorf("remedy after the remedy = %q", next)
+	}
+	if next, _, _ := scriptRemedy(dir, dir, "build", []byte("error TS2307: Cannot find module"), nil); next != nil {
+		t.Errorf("remedy for a compile error = %q", next)
+	}
+}

@@ -95,6 +95,12 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 			def.Notes = append(def.Notes, "the published package.json names its commit (gitHead), as lerna publish and some release scripts write it: the build writes the checked-out commit there")
 		}
 	}
+	if srcJSON, err := repo.ReadFile(ctx, loc.Ref, path.Join(cleanDir(dir), "package.json")); err == nil {
+		if names, prefix := localDeps(srcJSON, upPkg.data["package.json"]); len(names) > 0 {
+			params["local_deps"] = prefix
+			def.Notes = append(def.Notes, fmt.Sprintf("package.json depends on %d packages of the repository by path or workspace: protocol (%s); the publishing tool (lerna, pnpm, yarn) wrote their versions, and the build does too", len(names), strings.Join(first(names, 3), ", ")))
+		}
+	}
 	_, hasPrepack := srcMan.Scripts["prepack"]
 	pubTool := publishTool(srcMan, upPkg.man)
 	var stale []string // published files the repository has with other contents
@@ -263,6 +269,13 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Toolchain["npm"] = chosen
 		def.Notes = append(def.Notes, notes...)
 	}
+	if cleanDir(dir) != "" && len(generated) > 0 && params["publish_dir"] == "" && params["publish_with"] == "" {
+		if note, ok := e.workspacePack(ctx, repo, loc, dir, def.Toolchain["npm"], generated); ok {
+			params["workspaces"] = "false"
+			def.Strategy.Params = params
+			def.Notes = append(def.Notes, note)
+		}
+	}
 	if meta != nil {
 		// "packageManager": "yarn@1.22.19" (corepack's field) pins the tool the scripts call.
 		if name, version, ok := strings.Cut(meta.PackageManager, "@"); ok && (name == "yarn" || name == "pnpm") {
@@ -367,7 +380,7 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 }
 
 // packFileList runs `npm pack --ignore-scripts` in pkgDir and lists the tarball's files.
-func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp string) (map[string]bool, error) {
+func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp string, flags ...string) (map[string]bool, error) {
 	work, err := os.MkdirTemp(tmp, "pack-")
 	if err != nil {
 		return nil, err
@@ -380,7 +393,7 @@ func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp st
 	defer sess.Close()
 	var log strings.Builder
 	env := &ecosystem.Env{Session: sess, SrcDir: pkgDir, OutDir: work, WorkDir: work, Log: &limitedWriter{w: &log, n: 64 << 10}}
-	tgz, err := e.pack(ctx, tool, env, pkgDir, e.env(work, nil), true)
+	tgz, err := e.pack(ctx, tool, env, pkgDir, e.env(work, nil), true, flags...)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, lastLines(log.String(), 5))
 	}

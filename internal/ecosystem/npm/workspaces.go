@@ -3,10 +3,14 @@ package npm
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/vouch-dev/vouch/internal/definition"
 	"github.com/vouch-dev/vouch/internal/source"
 )
 
@@ -114,7 +118,7 @@ func buildFirst(ctx context.Context, repo *source.Repo, ref string, root *manife
 			}
 			seen[dep] = true
 			visit(dep)
-			if manifests[dep].Scripts["build"] != "" {
+			if workspaceBuildScript(manifests[dep].Scripts) != "" {
 				dirs = append(dirs, dep)
 			}
 		}
@@ -124,4 +128,78 @@ func buildFirst(ctx context.Context, repo *source.Repo, ref string, root *manife
 		return nil, false
 	}
 	return dirs, true
+}
+
+// workspaceBuildScript is the script that builds a workspace package another one depends
+// on: its build script, else what publishing it runs (aws-crypto's packages compile in
+// prepublishOnly), else "".
+func workspaceBuildScript(s scripts) string {
+	for _, name := range []string{"build", "prepublishOnly", "prepublish", "prepack", "prepare"} {
+		if s[name] != "" {
+			return name
+		}
+	}
+	return ""
+}
+
+// maxPlaceholders bounds the empty files workspacePack writes for the published files a
+// build makes.
+const maxPlaceholders = 5000
+
+// workspacePack reports whether npm npmSpec, packing the package in dir as a workspace of
+// its monorepo, would leave out published files the build makes because of the monorepo
+// root's ignore rules (aws-crypto's root .gitignore has "build"), while packing the
+// directory alone (--workspaces=false, as lerna's packer did) keeps them. It packs the
+// checkout with empty files in place of the generated ones.
+func (e *Ecosystem) workspacePack(ctx context.Context, repo *source.Repo, loc definition.Location, dir, npmSpec string, generated []string) (string, bool) {
+	tool, err := e.Toolchains.NPM(ctx, npmSpec)
+	if err != nil || npmMajor(tool) < 7 {
+		return "", false // workspaces came with npm 7
+	}
+	tmp, err := os.MkdirTemp("", "vouch-infer-")
+	if err != nil {
+		return "", false
+	}
+	defer os.RemoveAll(tmp)
+	src := filepath.Join(tmp, "src")
+	if _, err := repo.Checkout(ctx, loc.Ref, src); err != nil {
+		return "", false
+	}
+	pkgDir := filepath.Join(src, filepath.FromSlash(cleanDir(dir)))
+	for i, f := range generated {
+		p := filepath.Join(pkgDir, filepath.FromSlash(f))
+		if i >= maxPlaceholders || !filepath.IsLocal(filepath.FromSlash(f)) {
+			break
+		}
+		if os.MkdirAll(filepath.Dir(p), 0o755) != nil || os.WriteFile(p, nil, 0o644) != nil {
+			return "", false
+		}
+	}
+	kept := func(flags ...string) (n int, missing []string, ok bool) {
+		files, err := e.packFileList(ctx, tool, pkgDir, tmp, flags...)
+		if err != nil {
+			return 0, nil, false
+		}
+		for i, f := range generated {
+			if i >= maxPlaceholders {
+				break
+			}
+			if files[f] {
+				n++
+			} else {
+				missing = append(missing, f)
+			}
+		}
+		return n, missing, true
+	}
+	asWorkspace, missing, ok := kept()
+	if !ok || len(missing) == 0 {
+		return "", false
+	}
+	alone, _, ok := kept("--workspaces=false")
+	if !ok || alone <= asWorkspace {
+		return "", false
+	}
+	return fmt.Sprintf("npm %s packs %s as a workspace of the monorepo, whose root ignore rules leave out %d of the published files the build makes (e.g. %s); the publisher's tool packed the directory alone: npm pack --workspaces=false",
+		tool.Version, cleanDir(dir), len(missing), strings.Join(first(missing, 3), ", ")), true
 }
