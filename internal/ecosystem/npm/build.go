@@ -115,7 +115,7 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 		if err := publishEdits(def, env, pkgDir); err != nil {
 			return "", err
 		}
-		return e.pack(ctx, tool, env, pkgDir, buildEnv, true, packFlags(p)...)
+		return e.packWith(ctx, def, tool, env, pkgDir, buildEnv, true)
 	case StrategyBuildPack:
 		install := p["install"]
 		if install == "yarn" {
@@ -492,7 +492,7 @@ func (e *Ecosystem) runPublish(ctx context.Context, def *definition.BuildDefinit
 		}
 		defer restore()
 	}
-	return e.pack(ctx, tool, env, pkgDir, publishEnv, installer != tool, packFlags(p)...)
+	return e.packWith(ctx, def, tool, env, pkgDir, publishEnv, installer != tool)
 }
 
 // packFlags are the strategy's extra npm pack arguments: workspaces "false" packs a
@@ -1139,4 +1139,57 @@ func prependPath(env []string, dir string, n int) []string {
 		}
 	}
 	return out
+}
+
+// packWith packs pkgDir as the strategy says: npm pack, or (parameter pack: yarn) Yarn 1's
+// pack, which yarn publish used: it always includes CHANGELOG, HISTORY and CHANGES files
+// that npm leaves out. yarn publish also runs prepare, which yarn pack does not.
+func (e *Ecosystem) packWith(ctx context.Context, def *definition.BuildDefinition, tool *Tool, env *ecosystem.Env, pkgDir string, buildEnv []string, ignoreScripts bool) (string, error) {
+	p := def.Strategy.Params
+	switch p["pack"] {
+	case "", "npm":
+		return e.pack(ctx, tool, env, pkgDir, buildEnv, ignoreScripts, packFlags(p)...)
+	case "yarn":
+	default:
+		return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter pack %q must be npm or yarn", p["pack"])}}
+	}
+	yarn, err := e.Toolchains.Yarn1(ctx, def.Toolchain["yarn"])
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(filepath.Join(pkgDir, "package.json"))
+	if err != nil {
+		return "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonNoOutput, "reading package.json", err)
+	}
+	m, err := parseManifest(b)
+	if err != nil {
+		return "", verdict.Wrap(verdict.BuildFailed, verdict.ReasonBuildCommand, "reading package.json", err)
+	}
+	yrun := func(args ...string) error {
+		fmt.Fprintf(env.Log, "$ yarn %s\n", strings.Join(args, " "))
+		out := &tailWriter{n: 64 << 10}
+		err := env.Session.Run(ctx, e.spec(yarn, pkgDir, withLog(env, io.MultiWriter(env.Log, out)), buildEnv, args...))
+		return withLastWords(ecosystem.CommandFailure(err, verdict.ReasonBuildCommand, "yarn "+strings.Join(args, " ")), out.Bytes())
+	}
+	if !ignoreScripts && m.Scripts["prepare"] != "" {
+		if err := yrun("run", "prepare"); err != nil {
+			return "", err
+		}
+	}
+	name := strings.ReplaceAll(strings.TrimPrefix(m.Name, "@"), "/", "-") + "-" + m.Version + ".tgz"
+	if m.Name == "" || !filepath.IsLocal(name) || strings.ContainsAny(name, `/\`) {
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "package.json names no usable package name (%q)", m.Name)
+	}
+	dst := filepath.Join(env.OutDir, name)
+	args := []string{"pack", "--non-interactive", "--filename", dst}
+	if ignoreScripts {
+		args = append(args, "--ignore-scripts")
+	}
+	if err := yrun(args...); err != nil {
+		return "", err
+	}
+	if fi, err := os.Stat(dst); err != nil || !fi.Mode().IsRegular() {
+		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "yarn pack wrote no tarball")
+	}
+	return dst, nil
 }

@@ -262,11 +262,16 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		}
 		def.Notes = append(def.Notes, "npm: the host's (the workflow's publish directory is made by the build, so no file list tells npm versions apart)")
 	} else {
-		chosen, notes, err := e.chooseNPM(ctx, repo, loc, dir, upPkg.files, srcFiles)
+		chosen, yarn, notes, err := e.chooseNPM(ctx, repo, loc, dir, upPkg.files, srcFiles)
 		if err != nil {
 			return nil, err
 		}
 		def.Toolchain["npm"] = chosen
+		if yarn != "" {
+			def.Toolchain["yarn"] = yarn
+			params["pack"] = "yarn"
+			def.Strategy.Params = params
+		}
 		def.Notes = append(def.Notes, notes...)
 	}
 	if cleanDir(dir) != "" && len(generated) > 0 && params["publish_dir"] == "" && params["publish_with"] == "" {
@@ -306,7 +311,7 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 
 // chooseNPM packs the source with each candidate npm (scripts off) and keeps the first whose
 // file list equals the upstream one, else the closest. It returns the exact version and notes.
-func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc definition.Location, dir string, upFiles []string, srcFiles map[string]string) (string, []string, error) {
+func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc definition.Location, dir string, upFiles []string, srcFiles map[string]string) (npmVersion, yarnVersion string, notes []string, err error) {
 	// Only files that exist in the repository can be selected before a build.
 	want := map[string]bool{}
 	for _, f := range upFiles {
@@ -316,12 +321,12 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 	}
 	tmp, err := os.MkdirTemp("", "vouch-infer-")
 	if err != nil {
-		return "", nil, err
+		return "", "", nil, err
 	}
 	defer os.RemoveAll(tmp)
 	src := filepath.Join(tmp, "src")
 	if _, err := repo.Checkout(ctx, loc.Ref, src); err != nil {
-		return "", nil, verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "checking out "+loc.Ref, err)
+		return "", "", nil, verdict.Wrap(verdict.NoSource, verdict.ReasonCloneFailed, "checking out "+loc.Ref, err)
 	}
 	pkgDir := filepath.Join(src, filepath.FromSlash(dir))
 	type score struct {
@@ -329,7 +334,6 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 		diff    int
 	}
 	var tried []score
-	var notes []string
 	best := score{diff: -1}
 	seen := map[string]bool{}
 	for _, cand := range e.NPMVersions {
@@ -342,24 +346,12 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 			continue
 		}
 		seen[tool.Version] = true
-		files, err := e.packFileList(ctx, tool, pkgDir, tmp)
+		files, err := e.packFileList(ctx, tool, pkgDir, tmp, nil)
 		if err != nil {
 			notes = append(notes, fmt.Sprintf("npm %s could not pack: %v", tool.Version, err))
 			continue
 		}
-		d := 0
-		for f := range want {
-			if !files[f] {
-				d++
-			}
-		}
-		for f := range files {
-			if !want[f] {
-				if _, inSrc := srcFiles[f]; inSrc {
-					d++
-				}
-			}
-		}
+		d := fileListDiff(want, files, srcFiles)
 		tried = append(tried, score{tool.Version, d})
 		if best.diff < 0 || d < best.diff {
 			best = score{tool.Version, d}
@@ -369,18 +361,53 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 		}
 	}
 	if best.diff < 0 {
-		return "", notes, verdict.Errorf(verdict.BuildFailed, verdict.ReasonToolchain, "no candidate npm could pack the source: %s", strings.Join(notes, "; "))
+		return "", "", notes, verdict.Errorf(verdict.BuildFailed, verdict.ReasonToolchain, "no candidate npm could pack the source: %s", strings.Join(notes, "; "))
 	}
 	var parts []string
 	for _, s := range tried {
 		parts = append(parts, fmt.Sprintf("%s (%d files differ)", s.version, s.diff))
 	}
 	notes = append(notes, fmt.Sprintf("npm chosen by file list: %s; tried %s", best.version, strings.Join(parts, ", ")))
-	return best.version, notes, nil
+	if best.diff > 0 {
+		// yarn publish packed with Yarn 1's rules (CHANGELOG always included).
+		if yarn, err := e.Toolchains.Yarn1(ctx, "1"); err == nil {
+			yd := &definition.BuildDefinition{Strategy: definition.Strategy{Params: map[string]string{"pack": "yarn"}}, Toolchain: map[string]string{"yarn": yarn.Version}}
+			if files, err := e.packFileList(ctx, nil, pkgDir, tmp, yd); err == nil {
+				if d := fileListDiff(want, files, srcFiles); d < best.diff {
+					notes = append(notes, fmt.Sprintf("Yarn 1 packs the published file list (%d files differ, npm %d): the package was published with yarn publish, and is packed with yarn %s", d, best.diff, yarn.Version))
+					return best.version, yarn.Version, notes, nil
+				}
+			}
+		}
+	}
+	return best.version, "", notes, nil
+}
+
+// fileListDiff counts the files of want a pack left out, and the repository files (srcFiles)
+// it packed that want has not.
+func fileListDiff(want, files map[string]bool, srcFiles map[string]string) int {
+	d := 0
+	for f := range want {
+		if !files[f] {
+			d++
+		}
+	}
+	for f := range files {
+		if !want[f] {
+			if _, inSrc := srcFiles[f]; inSrc {
+				d++
+			}
+		}
+	}
+	return d
 }
 
 // packFileList runs `npm pack --ignore-scripts` in pkgDir and lists the tarball's files.
-func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp string, flags ...string) (map[string]bool, error) {
+// def's strategy parameters pack and workspaces (and its yarn) choose how; nil is npm pack.
+func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp string, def *definition.BuildDefinition) (map[string]bool, error) {
+	if def == nil {
+		def = &definition.BuildDefinition{}
+	}
 	work, err := os.MkdirTemp(tmp, "pack-")
 	if err != nil {
 		return nil, err
@@ -393,7 +420,7 @@ func (e *Ecosystem) packFileList(ctx context.Context, tool *Tool, pkgDir, tmp st
 	defer sess.Close()
 	var log strings.Builder
 	env := &ecosystem.Env{Session: sess, SrcDir: pkgDir, OutDir: work, WorkDir: work, Log: &limitedWriter{w: &log, n: 64 << 10}}
-	tgz, err := e.pack(ctx, tool, env, pkgDir, e.env(work, nil), true, flags...)
+	tgz, err := e.packWith(ctx, def, tool, env, pkgDir, e.env(work, nil), true)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s", err, lastLines(log.String(), 5))
 	}

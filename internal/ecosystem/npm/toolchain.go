@@ -228,3 +228,28 @@ func (tc *Toolchains) Node(ctx context.Context, version string) (*Tool, error) {
 	}
 	return &Tool{Cmd: []string{bin}, Version: version, Dir: dir}, nil
 }
+
+// Yarn1 returns Yarn 1 (the registry's "yarn" package, one bundled file) for spec: a major
+// ("1") or an exact 1.x version. It packs packages that were published with yarn publish.
+func (tc *Toolchains) Yarn1(ctx context.Context, spec string) (*Tool, error) {
+	if spec == "" {
+		spec = "1"
+	}
+	version, err := tc.resolvePackage(ctx, "yarn", spec)
+	if err != nil {
+		return nil, err
+	}
+	if n, ok := parseRelease(version); !ok || n[0] != 1 {
+		return nil, verdict.Errorf(verdict.BuildFailed, verdict.ReasonToolchain, "yarn %q is not a Yarn 1 release", spec)
+	}
+	dir := filepath.Join(filepath.Dir(tc.Dir), "yarn", version)
+	js := filepath.Join(dir, "package", "bin", "yarn.js")
+	if _, err := os.Stat(js); err != nil {
+		if err := tc.installPackage(ctx, "yarn", version, dir, filepath.Join("package", "bin", "yarn.js")); err != nil {
+			return nil, verdict.Wrap(verdict.BuildFailed, verdict.ReasonToolchain, "installing yarn@"+version, err)
+		}
+	} else {
+		cache.Touch(dir)
+	}
+	return &Tool{Cmd: []string{"node", js}, Version: version, Dir: dir}, nil
+}

@@ -175,8 +175,8 @@ func (e *Ecosystem) workspacePack(ctx context.Context, repo *source.Repo, loc de
 			return "", false
 		}
 	}
-	kept := func(flags ...string) (n int, missing []string, ok bool) {
-		files, err := e.packFileList(ctx, tool, pkgDir, tmp, flags...)
+	kept := func(params map[string]string) (n int, missing []string, ok bool) {
+		files, err := e.packFileList(ctx, tool, pkgDir, tmp, &definition.BuildDefinition{Strategy: definition.Strategy{Params: params}})
 		if err != nil {
 			return 0, nil, false
 		}
@@ -192,11 +192,11 @@ func (e *Ecosystem) workspacePack(ctx context.Context, repo *source.Repo, loc de
 		}
 		return n, missing, true
 	}
-	asWorkspace, missing, ok := kept()
+	asWorkspace, missing, ok := kept(nil)
 	if !ok || len(missing) == 0 {
 		return "", false
 	}
-	alone, _, ok := kept("--workspaces=false")
+	alone, _, ok := kept(map[string]string{"workspaces": "false"})
 	if !ok || alone <= asWorkspace {
 		return "", false
 	}
