@@ -427,6 +427,29 @@ func TestMismatchNamesUncommittedChanges(t *testing.T) {
 	}
 }
 
+// A package with a build (terser-webpack-plugin 2.3.8) whose changelog was edited after the
+// release commit: the build leaves the committed file as it is, so the mismatch names the
+// publisher's working tree, not the build.
+func TestMismatchNamesEditsTheBuildDidNotMake(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "edited-fixture", "version": "1.0.0", "files": ["dist", "CHANGELOG.md"], "scripts": {"prepublishOnly": "node build.js"}, "repository": "fixture/edited"}` + "\n",
+		"build.js":     "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').writeFileSync('dist/index.js', 'module.exports = 1;\\n');\n",
+		"CHANGELOG.md": "# 1.0.0\n\n* update a dependency\n",
+		".gitignore":   "dist/\n",
+	}
+	dir, _ := f.repo("edited", files, "v1.0.0")
+	writeFiles(t, dir, map[string]string{"CHANGELOG.md": "# 1.0.0\n\n* security update\n", "dist/index.js": "module.exports = 1;\n"})
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/edited-fixture@1.0.0")
+	if code != 1 || res.Verdict != verdict.Mismatch || res.Strategy != "npm-build-pack" {
+		t.Fatalf("exit %d verdict %s strategy %s, want 1 mismatch npm-build-pack: %s", code, res.Verdict, res.Strategy, res.Message)
+	}
+	if !strings.Contains(res.Message, "1 file the build left as committed differs in the registry's artifact (package/CHANGELOG.md): the publisher's working tree had edits") {
+		t.Errorf("message %q does not name the edited file", res.Message)
+	}
+}
+
 // Only package.json differs (koa-router 7.4.0: a devDependency and a script edited before
 // publishing): the mismatch says so, and does not blame dependency drift.
 func TestMismatchOnlyInTheManifest(t *testing.T) {

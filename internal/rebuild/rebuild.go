@@ -339,6 +339,14 @@ func (p *Pipeline) compare(ctx context.Context, eco ecosystem.Ecosystem, def *de
 			res.Message += fmt.Sprintf("; never committed to the repository: %d of the files only the registry's artifact has (%s); the publisher's working tree had them, or a build step this rebuild did not run made them",
 				len(never), strings.Join(never[:min(3, len(never))], ", "))
 		}
+		if edited := editedAfterCommit(ctx, r.repo, def, sum.Changed, cmp.Rebuild); len(edited) > 0 && !strings.Contains(res.Message, definition.UncommittedNote) {
+			verb := "differ"
+			if len(edited) == 1 {
+				verb = "differs"
+			}
+			res.Message += fmt.Sprintf("; not the repository's contents: %s the build left as committed %s in the registry's artifact (%s): the publisher's working tree had edits the commit has not (publish from a clean checkout of the tagged commit)",
+				files(len(edited)), verb, strings.Join(edited[:min(3, len(edited))], ", "))
+		}
 		if unpublished := committedOnlyInRebuild(ctx, r.repo, def, sum.OnlyRebuild); len(unpublished) > 0 && len(sum.OnlyRebuild) == len(unpublished) {
 			res.Message += fmt.Sprintf("; the publisher left out %s the repository has at the commit (%s): its file selection (ignore rules, or a files list) was not the commit's",
 				files(len(unpublished)), strings.Join(unpublished[:min(3, len(unpublished))], ", "))
@@ -366,6 +374,35 @@ func committedOnlyInRebuild(ctx context.Context, repo *source.Repo, def *definit
 			if _, in := files[rel]; in {
 				out = append(out, a)
 			}
+		}
+	}
+	return out
+}
+
+// editedAfterCommit picks, among the changed artifact paths (package.json aside), those whose
+// rebuilt contents are the repository's file at the commit: the build left them as committed,
+// so the registry's differing copy is the publisher's edit. Nil when repo is nil.
+func editedAfterCommit(ctx context.Context, repo *source.Repo, def *definition.BuildDefinition, changed []string, rebuilt *archive.Archive) []string {
+	if repo == nil || rebuilt == nil {
+		return nil
+	}
+	data := map[string][]byte{}
+	for _, e := range rebuilt.Entries {
+		data[e.Name] = e.Data
+	}
+	var out []string
+	checked := 0
+	for _, a := range changed {
+		_, rel, ok := strings.Cut(a, "/")
+		if !ok || path.Base(a) == "package.json" {
+			continue
+		}
+		if checked++; checked > maxHistoryChecks {
+			break
+		}
+		b, err := repo.ReadFile(ctx, def.Location.Ref, path.Join(def.Location.Dir, rel))
+		if d, in := data[a]; err == nil && in && bytes.Equal(b, d) {
+			out = append(out, a)
 		}
 	}
 	return out
