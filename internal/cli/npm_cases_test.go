@@ -944,6 +944,16 @@ execFileSync('tar', ['czf', out, '-C', tmp, 'package']);
 	if code, out, _ := f.vouch("infer", "pkg:npm/yarn-published@1.0.0"); code != 0 || !strings.Contains(out, "pack: yarn") || !strings.Contains(out, "yarn: 1.22.22") {
 		t.Errorf("infer (exit %d) does not pack with Yarn 1:\n%s", code, out)
 	}
+	// A file list Yarn 1 explains only in part (eslint-plugin-react's prepack writes
+	// .npmignore) is not taken for Yarn's.
+	files["package.json"] = strings.NewReplacer("yarn-published", "yarn-in-part", "fixture/yarnpub", "fixture/yarnpart").Replace(files["package.json"])
+	files["extra.txt"] = "extra\n"
+	dir, _ = f.repo("yarnpart", files, "v1.0.0")
+	up := repackAdd(t, f.npmPack(dir), "package/CHANGELOG.md", files["CHANGELOG.md"])
+	f.reg.Publish(repackAdd(t, up, "package/extra.txt", files["extra.txt"]))
+	if code, out, _ := f.vouch("infer", "pkg:npm/yarn-in-part@1.0.0"); code != 0 || strings.Contains(out, "pack: yarn") {
+		t.Errorf("infer (exit %d) packs with Yarn 1 a list it does not explain:\n%s", code, out)
+	}
 }
 
 // Another workspace of the monorepo (a documentation site) has a dependency the install

@@ -373,8 +373,10 @@ func (e *Ecosystem) chooseNPM(ctx context.Context, repo *source.Repo, loc defini
 		if yarn, err := e.Toolchains.Yarn1(ctx, "1"); err == nil {
 			yd := &definition.BuildDefinition{Strategy: definition.Strategy{Params: map[string]string{"pack": "yarn"}}, Toolchain: map[string]string{"yarn": yarn.Version}}
 			if files, err := e.packFileList(ctx, nil, pkgDir, tmp, yd); err == nil {
-				if d := fileListDiff(want, files, srcFiles); d < best.diff {
-					notes = append(notes, fmt.Sprintf("Yarn 1 packs the published file list (%d files differ, npm %d): the package was published with yarn publish, and is packed with yarn %s", d, best.diff, yarn.Version))
+				// Only an exact match: a list npm misses for another reason (a prepack script
+				// that writes .npmignore) is not Yarn's either.
+				if d := fileListDiff(want, files, srcFiles); d == 0 {
+					notes = append(notes, fmt.Sprintf("Yarn 1 packs the published file list (npm: %d files differ): the package was published with yarn publish, and is packed with yarn %s", best.diff, yarn.Version))
 					return best.version, yarn.Version, notes, nil
 				}
 			}
