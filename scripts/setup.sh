@@ -53,6 +53,9 @@ optional libfaketime libfaketime '[ -n "$(ls /usr/lib/*/faketime/libfaketimeMT.s
 # runs their commands.
 optional jq jq 'command -v jq >/dev/null 2>&1' "workflow-published packages whose workflow uses it fail to build"
 
+# make: packages released by a Makefile (react-modal, async 2) are built with its build target.
+optional make make 'command -v make >/dev/null 2>&1' "Makefile-released packages fail to build"
+
 # PyPI tests (internal/ecosystem/pypi) build real wheels with pip and build; `go test` must not
 # reach the internet, so the build backends are downloaded here, once per machine, and the
 # tests serve them from a fake index. VOUCH_TEST_WHEELHOUSE overrides the location.

@@ -956,6 +956,38 @@ execFileSync('tar', ['czf', out, '-C', tmp, 'package']);
 	}
 }
 
+// A package released by its Makefile (react-modal, async 2): no npm script builds; the
+// Makefile's build target does, and its release target publishes a directory.
+func TestReleasedByMakefile(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatal("make is missing: scripts/setup.sh installs it")
+	}
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json": `{"name": "make-fixture", "version": "1.0.0", "main": "index.js", "repository": "fixture/make"}` + "\n",
+		"src/index.js": "module.exports = 'made';\n",
+		"Makefile": "VERSION:=$(shell node -p 'require(\"./package.json\").version')\n\n" +
+			"build: compile\n\tcp package.json out/\n\ncompile:\n\tmkdir -p out\n\tcp src/index.js out/index.js\n\n" +
+			"release: build\n\tgit tag v$(VERSION)\n\tcd out && npm publish --access public\n",
+		".gitignore": "out/\n",
+	}
+	dir, _ := f.repo("make", files, "v1.0.0")
+	out := filepath.Join(dir, "out")
+	writeFiles(t, out, map[string]string{"package.json": files["package.json"], "index.js": files["src/index.js"]})
+	f.reg.Publish(f.npmPack(out))
+	code, res := f.rebuildJSON("pkg:npm/make-fixture@1.0.0")
+	log, _ := os.ReadFile(res.BuildLog)
+	if code != 0 || !res.Verdict.Success() {
+		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
+	}
+	if !strings.Contains(string(log), "$ make build") {
+		t.Errorf("the build log does not show make build:\n%s", log)
+	}
+	if code, stdout, _ := f.vouch("infer", "pkg:npm/make-fixture@1.0.0"); code != 0 || !strings.Contains(stdout, "publish_dir: out") || !strings.Contains(stdout, "run: make build") {
+		t.Errorf("infer (exit %d) does not run the Makefile's build and pack its directory:\n%s", code, stdout)
+	}
+}
+
 // Another workspace of the monorepo (a documentation site) has a dependency the install
 // cannot fetch: the root's and the package's own dependencies are installed instead.
 func TestOtherWorkspaceBreaksTheInstall(t *testing.T) {

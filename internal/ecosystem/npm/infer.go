@@ -194,6 +194,16 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 				def.Notes = append(def.Notes, n)
 			}
 		}
+		if len(generated) > 0 && !hasPrepack && pubTool == "" && params["run"] == "" && publishScripts(srcMan.Scripts) == "" && cleanDir(dir) == "" {
+			if mk, err := repo.ReadFile(ctx, loc.Ref, "Makefile"); err == nil {
+				if rel, ok := findMakeRelease(mk); ok {
+					delete(params, "scripts")
+					params["run"] = "make " + rel.Target
+					params["publish_dir"] = rel.PublishDir
+					def.Notes = append(def.Notes, fmt.Sprintf("released by the Makefile (%q), and no npm script builds: `make %s` runs from the repository root, and %s is packed", rel.Line, rel.Target, rel.PublishDir))
+				}
+			}
+		}
 		params["tests"] = "skip" // see scriptShell; "run" runs them
 		// Build scripts see the release commit's time ("real": the machine's clock).
 		params["clock"] = "commit"
