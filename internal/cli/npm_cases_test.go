@@ -844,7 +844,8 @@ func TestBannerNamesTheCommitBeforeTheRelease(t *testing.T) {
 // A lerna monorepo (aws-crypto's shape): packages compile in prepublishOnly, depend on each
 // other by "file:../util", and the root .gitignore has "build". lerna publish packed each
 // directory alone (npm applies the root's ignore rules to a workspace) and wrote the
-// sibling's version ("^1.0.0") for the file: specifier; the rebuild does both.
+// sibling's version ("^1.0.0") for the file: specifier, and packed the root's LICENSE into
+// the package, which has none; the rebuild does all three.
 func TestLernaMonorepoPackage(t *testing.T) {
 	f := newFixture(t)
 	builder := func(expr string) string {
@@ -854,6 +855,7 @@ func TestLernaMonorepoPackage(t *testing.T) {
 		"package.json":               `{"name": "lerna-root", "private": true, "workspaces": ["packages/*"]}` + "\n",
 		"lerna.json":                 `{"packages": ["packages/*"], "version": "1.0.0"}` + "\n",
 		".gitignore":                 "node_modules/\nbuild\n",
+		"LICENSE":                    "MIT License\n",
 		"packages/util/package.json": `{"name": "lerna-util", "version": "1.0.0", "main": "build/index.js", "scripts": {"prepublishOnly": "node build.js"}}` + "\n",
 		"packages/util/build.js":     builder(`"module.exports = 'util';\n"`),
 		"packages/util/.npmignore":   "build.js\n",
@@ -868,6 +870,7 @@ func TestLernaMonorepoPackage(t *testing.T) {
 		"package.json":   strings.Replace(files["packages/sha/package.json"], "file:../util", "^1.0.0", 1),
 		".npmignore":     "build.js\n",
 		"build/index.js": "module.exports = \"sha of util\";\n",
+		"LICENSE":        "MIT License\n", // the root's, which lerna packs into packages without one
 	})
 	f.reg.Publish(f.npmPack(pub))
 	code, res := f.rebuildJSON("pkg:npm/lerna-sha@1.0.0")
@@ -875,7 +878,8 @@ func TestLernaMonorepoPackage(t *testing.T) {
 	if code != 0 || !res.Verdict.Success() {
 		t.Fatalf("exit %d verdict %s (%s): %s\n%s", code, res.Verdict, res.Reason, res.Message, log)
 	}
-	if !strings.Contains(string(log), "lerna-util file:../util → ^1.0.0") || !strings.Contains(string(log), "npm pack --workspaces=false") {
+	if !strings.Contains(string(log), "lerna-util file:../util → ^1.0.0") || !strings.Contains(string(log), "npm pack --workspaces=false") ||
+		!strings.Contains(string(log), "copying the repository root's LICENSE into the package") {
 		t.Errorf("the build log does not show the dependency's version written and the directory packed alone:\n%s", log)
 	}
 }

@@ -578,6 +578,28 @@ func githubEnvFile(b []byte) []string {
 // writeGitHead writes the commit into package.json where the strategy parameter git_head
 // says (see githead.go).
 func publishEdits(def *definition.BuildDefinition, env *ecosystem.Env, pkgDir string) error {
+	for _, name := range splitList(def.Strategy.Params["root_files"]) {
+		if !licenseFile.MatchString(name) {
+			return &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter root_files names %q, which is not a license file at the repository root", name)}}
+		}
+		dst := filepath.Join(pkgDir, name)
+		if _, err := os.Lstat(dst); err == nil {
+			continue // the package has its own
+		}
+		src := filepath.Join(env.SrcDir, name)
+		fi, err := os.Lstat(src)
+		if err != nil || !fi.Mode().IsRegular() {
+			return verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "the repository root has no %s to copy into the package", name)
+		}
+		b, err := os.ReadFile(src)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(env.Log, "vouch: copying the repository root's %s into the package, as the publishing tool did\n", name)
+	}
 	if prefix := def.Strategy.Params["local_deps"]; prefix != "" {
 		if prefix != "^" && prefix != "~" && prefix != "exact" {
 			return &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter local_deps %q must be \"^\", \"~\" or \"exact\"", prefix)}}

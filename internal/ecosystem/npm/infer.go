@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -60,9 +61,17 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		return nil, verdict.Wrap(verdict.NoSource, verdict.ReasonNoPackageDir, "listing "+dir+" at "+loc.Ref, err)
 	}
 	differ := differingFiles(ctx, repo, loc.Ref, cleanDir(dir), upPkg, srcFiles)
-	var generated []string
+	var generated, rootCopies []string
 	for _, f := range upPkg.files {
 		if _, ok := srcFiles[f]; !ok && f != "package.json" && !packedGitignore(f, srcFiles) {
+			if cleanDir(dir) != "" && licenseFile.MatchString(f) {
+				// lerna and pnpm publish pack the repository root's license into packages
+				// without one of their own.
+				if b, err := repo.ReadFile(ctx, loc.Ref, f); err == nil && bytes.Equal(b, upPkg.data[f]) {
+					rootCopies = append(rootCopies, f)
+					continue
+				}
+			}
 			generated = append(generated, f)
 		}
 	}
@@ -84,6 +93,10 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		def.Notes = append(def.Notes, fmt.Sprintf("%d published files are the repository's with CR LF line endings: the package was published from a Windows checkout (core.autocrlf=true), and the build checks out the same way", n))
 	}
 	params := map[string]string{}
+	if len(rootCopies) > 0 {
+		params["root_files"] = strings.Join(rootCopies, ",")
+		def.Notes = append(def.Notes, fmt.Sprintf("the published %s is the repository root's, which the publishing tool (lerna, pnpm) packs into packages without their own: the build copies it", strings.Join(rootCopies, ", ")))
+	}
 	if srcMan.Version != up.Target.Version {
 		// semantic-release and similar tools write the version at publish time.
 		params["set_version"] = up.Target.Version
@@ -662,6 +675,9 @@ func publishScripts(scripts map[string]string) string {
 	}
 	return strings.Join(run, ",")
 }
+
+// licenseFile matches the license files publishing tools copy from a monorepo's root.
+var licenseFile = regexp.MustCompile(`(?i)^(?:license|licence)(?:\.(?:md|txt|markdown))?$`)
 
 func cleanDir(dir string) string {
 	d := path.Clean(filepath.ToSlash(dir))
