@@ -450,6 +450,30 @@ func TestMismatchNamesEditsTheBuildDidNotMake(t *testing.T) {
 	}
 }
 
+// A generated file differs and nothing else does (prop-types 15.8.1: its UMD bundle was built
+// before the fix its published sources have): the mismatch says the publisher's build made it
+// otherwise, not that the sources differ.
+func TestMismatchOnlyInGeneratedFiles(t *testing.T) {
+	f := newFixture(t)
+	files := map[string]string{
+		"package.json":      `{"name": "stale-fixture", "version": "1.0.0", "files": ["dist", "index.js"], "scripts": {"prepublishOnly": "node build.js"}, "repository": "fixture/stale"}` + "\n",
+		"package-lock.json": `{"name": "stale-fixture", "version": "1.0.0", "lockfileVersion": 3, "requires": true, "packages": {"": {"name": "stale-fixture", "version": "1.0.0"}}}` + "\n",
+		"index.js":          "module.exports = 2;\n",
+		"build.js":          "require('fs').mkdirSync('dist', {recursive: true});\nrequire('fs').copyFileSync('index.js', 'dist/bundle.js');\n",
+		".gitignore":        "dist/\n",
+	}
+	dir, _ := f.repo("stale", files, "v1.0.0")
+	writeFiles(t, filepath.Join(dir, "dist"), map[string]string{"bundle.js": "module.exports = 1;\n"}) // built before the fix
+	f.reg.Publish(f.npmPack(dir))
+	code, res := f.rebuildJSON("pkg:npm/stale-fixture@1.0.0")
+	if code != 1 || res.Verdict != verdict.Mismatch {
+		t.Fatalf("exit %d verdict %s, want 1 mismatch: %s", code, res.Verdict, res.Message)
+	}
+	if !strings.Contains(res.Message, "only files the build generates differ (package/dist/bundle.js), and the published files that are in the repository match the commit") {
+		t.Errorf("message %q does not say only generated files differ", res.Message)
+	}
+}
+
 // Only package.json differs (koa-router 7.4.0: a devDependency and a script edited before
 // publishing): the mismatch says so, and does not blame dependency drift.
 func TestMismatchOnlyInTheManifest(t *testing.T) {

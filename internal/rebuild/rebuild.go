@@ -351,6 +351,13 @@ func (p *Pipeline) compare(ctx context.Context, eco ecosystem.Ecosystem, def *de
 			res.Message += fmt.Sprintf("; the publisher left out %s the repository has at the commit (%s): its file selection (ignore rules, or a files list) was not the commit's",
 				files(len(unpublished)), strings.Join(unpublished[:min(3, len(unpublished))], ", "))
 		}
+		if !strings.Contains(res.Message, ";") {
+			// Nothing above explains it: say at least where the difference comes from.
+			if gen := generatedFiles(ctx, r.repo, def, sum.Changed); len(gen) > 0 && len(gen) == len(sum.Changed) && len(sum.OnlyUpstream)+len(sum.OnlyRebuild) == 0 {
+				res.Message += fmt.Sprintf("; only files the build generates differ (%s), and the published files that are in the repository match the commit: the publisher's build made them otherwise — from other sources than the commit's (an earlier build left in its working tree), with other tool or dependency versions, or nondeterministically; the diff shows how",
+					strings.Join(gen[:min(3, len(gen))], ", "))
+			}
+		}
 		if path, err := p.saveDiff(up, tree); err == nil {
 			res.Diff.Path = path
 		}
@@ -403,6 +410,27 @@ func editedAfterCommit(ctx context.Context, repo *source.Repo, def *definition.B
 		b, err := repo.ReadFile(ctx, def.Location.Ref, path.Join(def.Location.Dir, rel))
 		if d, in := data[a]; err == nil && in && bytes.Equal(b, d) {
 			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// generatedFiles picks the changed artifact paths that are not files of the repository at
+// the commit (in the package directory): the build made them. Nil when repo is nil.
+func generatedFiles(ctx context.Context, repo *source.Repo, def *definition.BuildDefinition, changed []string) []string {
+	if repo == nil || len(changed) == 0 {
+		return nil
+	}
+	files, err := repo.ListFiles(ctx, def.Location.Ref, def.Location.Dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, a := range changed {
+		if _, rel, ok := strings.Cut(a, "/"); ok {
+			if _, in := files[rel]; !in {
+				out = append(out, a)
+			}
 		}
 	}
 	return out
