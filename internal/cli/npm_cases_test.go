@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vouch-dev/vouch/internal/archive"
 	"github.com/vouch-dev/vouch/internal/registry/registrytest"
@@ -326,6 +327,15 @@ func TestMismatchNamesDependencyDrift(t *testing.T) {
 	}
 	if !strings.Contains(res.Message, "dependency drift") || !strings.Contains(res.Message, "lockfile") {
 		t.Errorf("message %q does not name dependency drift", res.Message)
+	}
+	// TypeScript's release dates are known: the install sees only those before the commit.
+	commitTime := strings.TrimSpace(f.git(dir, "log", "-1", "--format=%cI", "v1.0.0"))
+	ct, err := time.Parse(time.RFC3339, commitTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, out, _ := f.vouch("infer", "pkg:npm/drift-fixture@1.0.0"); code != 0 || !strings.Contains(out, "typescript_era: \""+ct.UTC().Format(time.RFC3339)+"\"") {
+		t.Errorf("infer (exit %d) does not set typescript_era to the commit's time %s:\n%s", code, ct.UTC().Format(time.RFC3339), out)
 	}
 }
 

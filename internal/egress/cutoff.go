@@ -88,6 +88,12 @@ func filterNPM(doc map[string]json.RawMessage, body []byte, cutoff time.Time) fi
 			dropped[v] = true
 		}
 	}
+	return dropVersions(doc, body, versions, times, dropped)
+}
+
+// dropVersions removes the dropped versions from an npm packument (versions, time and
+// dist-tags; "latest" becomes the newest remaining release).
+func dropVersions(doc map[string]json.RawMessage, body []byte, versions, times map[string]json.RawMessage, dropped map[string]bool) filterResult {
 	if len(dropped) == 0 {
 		return filterResult{body: body}
 	}
@@ -101,7 +107,9 @@ func filterNPM(doc map[string]json.RawMessage, body []byte, cutoff time.Time) fi
 		}
 	}
 	doc["versions"] = mustJSON(versions)
-	doc["time"] = mustJSON(times)
+	if times != nil {
+		doc["time"] = mustJSON(times)
+	}
 	var tags map[string]string
 	if doc["dist-tags"] != nil && json.Unmarshal(doc["dist-tags"], &tags) == nil {
 		for tag, v := range tags {

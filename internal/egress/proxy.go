@@ -30,6 +30,9 @@ type Config struct {
 	AllowHosts []string
 	// Cutoff, when set, hides registry versions published after it.
 	Cutoff *time.Time
+	// TypeScriptEra, when set, hides the TypeScript releases after it and the @types
+	// packages that need them (see era.go), for registries without trustworthy times.
+	TypeScriptEra *time.Time
 	// Dir receives the CA files (see Files); it must be readable by the build.
 	Dir string
 	// UpstreamRootCAs verifies registry servers; nil means the system roots.
@@ -109,8 +112,8 @@ func New(cfg Config) (*Proxy, error) {
 			p.deny(req.Method, req.URL.String(), req.URL.Hostname())
 			return req, goproxy.NewResponse(req, "text/plain", http.StatusForbidden, denyMessage(req.URL.Hostname()))
 		}
-		if cfg.Cutoff != nil {
-			askForTimes(req)
+		if cfg.Cutoff != nil || cfg.TypeScriptEra != nil && typeScriptPackument(req.URL.Path) {
+			askForTimes(req) // the abbreviated packument has neither times nor typeScriptVersion
 		}
 		ctx.RoundTripper = goproxy.RoundTripperFunc(p.roundTrip)
 		return req, nil
@@ -290,7 +293,7 @@ func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Respons
 		return goproxy.NewResponse(req, "text/plain", http.StatusBadGateway, "vouch egress proxy: "+err.Error()+"\n"), nil
 	}
 	rec.Status = resp.StatusCode
-	if p.cfg.Cutoff != nil && resp.StatusCode == http.StatusOK && req.Method == http.MethodGet &&
+	if (p.cfg.Cutoff != nil || p.cfg.TypeScriptEra != nil) && resp.StatusCode == http.StatusOK && req.Method == http.MethodGet &&
 		strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), "json") {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes+1))
 		_ = resp.Body.Close()
@@ -303,7 +306,15 @@ func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Respons
 			p.complete(rec)
 			return goproxy.NewResponse(req, "text/plain", http.StatusBadGateway, "vouch egress proxy: "+rec.Error+"\n"), nil
 		}
-		res := applyCutoff(req.URL.Path, resp.Header.Get("Content-Type"), body, *p.cfg.Cutoff)
+		res := filterResult{body: body}
+		if p.cfg.Cutoff != nil {
+			res = applyCutoff(req.URL.Path, resp.Header.Get("Content-Type"), body, *p.cfg.Cutoff)
+		}
+		if p.cfg.TypeScriptEra != nil {
+			if era := applyTypeScriptEra(res.body, *p.cfg.TypeScriptEra); era.filtered {
+				res.body, res.filtered = era.body, true
+			}
+		}
 		rec.Filtered = res.filtered
 		rec.Finding = res.finding
 		resp.Body = io.NopCloser(strings.NewReader(string(res.body)))

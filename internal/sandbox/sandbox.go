@@ -19,6 +19,9 @@ type Config struct {
 	AllowHosts []string
 	// Cutoff, when set, hides registry versions published after it (npm packuments, PyPI JSON/Simple).
 	Cutoff *time.Time
+	// TypeScriptEra, when set, hides TypeScript releases after it and the @types packages
+	// that need them (the egress proxy's filter; for registries without trustworthy times).
+	TypeScriptEra *time.Time
 	// Timeout bounds the whole build session; zero means the executor's default.
 	Timeout time.Duration
 	// MemoryBytes and MaxPids bound the build's process tree; zero means the executor's default.

@@ -29,6 +29,11 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	if err != nil {
 		return "", err
 	}
+	if era := def.Strategy.Params["typescript_era"]; era != "" {
+		if _, err := time.Parse(time.RFC3339, era); err != nil {
+			return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter typescript_era %q is not an RFC 3339 time", era)}}
+		}
+	}
 	pkgDir := filepath.Join(env.SrcDir, filepath.FromSlash(def.Dir()))
 	if fi, err := os.Stat(filepath.Join(pkgDir, "package.json")); err != nil || !fi.Mode().IsRegular() {
 		return "", verdict.Errorf(verdict.BuildFailed, verdict.ReasonNoOutput, "no package.json in %s at %s", def.Dir(), def.Location.Ref)

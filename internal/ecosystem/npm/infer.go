@@ -224,6 +224,12 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		yarnLocked = params["install"] == "install" && hasFile(ctx, repo, loc.Ref, path.Join(params["install_dir"], "yarn.lock"))
 		if params["install"] == "install" && !yarnLocked && up.PublishedAt.IsZero() {
 			def.Notes = append(def.Notes, definition.DriftNote+"the repository has no lockfile and the registry no trustworthy publish times, so dependencies resolve to their newest versions; files generated from them may differ from the publisher's (a committed lockfile fixes this)")
+			if t, err := repo.CommitTime(ctx, loc.Ref); err == nil {
+				// TypeScript's release dates are known: its releases after the commit, and
+				// the type packages that need them, are hidden from the install.
+				params["typescript_era"] = t.UTC().Format(time.RFC3339)
+				def.Notes = append(def.Notes, "TypeScript releases after the release commit ("+params["typescript_era"]+"), and @types packages that need them, are hidden from the install: TypeScript's release dates are known")
+			}
 		}
 		if pubTool != "" {
 			params["publish_with"] = pubTool

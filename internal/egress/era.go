@@ -1,0 +1,109 @@
+package egress
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"time"
+)
+
+// The npm mirrors some rebuilds see have no trustworthy publish times, so a repository without
+// a lockfile installs today's dependencies. TypeScript is the exception that matters most: its
+// release dates are public, and its version decides what the compiler emits and which type
+// packages parse. With Config.TypeScriptEra (the release commit's time) the proxy hides the
+// TypeScript releases that came after it, and the @types packages whose typeScriptVersion
+// (the oldest TypeScript they support) came after it: the install resolves them as the
+// publisher's did then, within a minor version.
+
+// typeScriptReleases are the general-availability dates of TypeScript's minor releases.
+var typeScriptReleases = map[string]string{
+	"2.0": "2016-09-22", "2.1": "2016-12-07", "2.2": "2017-02-22", "2.3": "2017-04-27", "2.4": "2017-06-27",
+	"2.5": "2017-08-31", "2.6": "2017-10-31", "2.7": "2018-01-31", "2.8": "2018-03-27", "2.9": "2018-05-31",
+	"3.0": "2018-07-30", "3.1": "2018-09-27", "3.2": "2018-11-29", "3.3": "2019-01-31", "3.4": "2019-03-29",
+	"3.5": "2019-05-29", "3.6": "2019-08-28", "3.7": "2019-11-05", "3.8": "2020-02-20", "3.9": "2020-05-12",
+	"4.0": "2020-08-20", "4.1": "2020-11-19", "4.2": "2021-02-23", "4.3": "2021-05-26", "4.4": "2021-08-26",
+	"4.5": "2021-11-17", "4.6": "2022-02-28", "4.7": "2022-05-24", "4.8": "2022-08-25", "4.9": "2022-11-15",
+	"5.0": "2023-03-16", "5.1": "2023-06-01", "5.2": "2023-08-24", "5.3": "2023-11-20", "5.4": "2024-03-06",
+	"5.5": "2024-06-20", "5.6": "2024-09-09", "5.7": "2024-11-22", "5.8": "2025-02-28", "5.9": "2025-08-01",
+}
+
+// typeScriptReleased is when the minor release of version v ("4.5", "4.5.2", "4.5.0-beta")
+// came out; false for releases the table does not know.
+func typeScriptReleased(v string) (time.Time, bool) {
+	v, _, _ = strings.Cut(v, "-")
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) < 2 {
+		return time.Time{}, false
+	}
+	d, ok := typeScriptReleases[parts[0]+"."+parts[1]]
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02", d)
+	return t, err == nil
+}
+
+// newestKnownTypeScript is the last date of the table: releases after it are unknown, and
+// an era after it filters nothing (it cannot tell what came later).
+func newestKnownTypeScript() time.Time {
+	var last time.Time
+	for k := range typeScriptReleases {
+		if t, ok := typeScriptReleased(k); ok && t.After(last) {
+			last = t
+		}
+	}
+	return last
+}
+
+// applyTypeScriptEra filters the typescript and @types/* packuments (see above); other
+// documents are returned unchanged.
+func applyTypeScriptEra(body []byte, era time.Time) filterResult {
+	keep := filterResult{body: body}
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 || trimmed[0] != '{' || era.After(newestKnownTypeScript()) {
+		return keep
+	}
+	var doc map[string]json.RawMessage
+	if json.Unmarshal(body, &doc) != nil || !isObject(doc["versions"]) {
+		return keep
+	}
+	var name string
+	if json.Unmarshal(doc["name"], &name) != nil || (name != "typescript" && !strings.HasPrefix(name, "@types/")) {
+		return keep
+	}
+	var versions map[string]json.RawMessage
+	if json.Unmarshal(doc["versions"], &versions) != nil {
+		return keep
+	}
+	var times map[string]json.RawMessage
+	if doc["time"] != nil && json.Unmarshal(doc["time"], &times) != nil {
+		times = nil
+	}
+	dropped := map[string]bool{}
+	for v, meta := range versions {
+		ts := v // typescript: the release itself
+		if name != "typescript" {
+			var m struct {
+				TypeScriptVersion string `json:"typeScriptVersion"`
+			}
+			if json.Unmarshal(meta, &m) != nil || m.TypeScriptVersion == "" {
+				continue
+			}
+			ts = m.TypeScriptVersion
+		}
+		if t, ok := typeScriptReleased(ts); ok && t.After(era) {
+			dropped[v] = true
+		}
+	}
+	if len(dropped) == len(versions) {
+		return keep // nothing would be left: better today's than none
+	}
+	return dropVersions(doc, body, versions, times, dropped)
+}
+
+// typeScriptPackument reports whether an npm registry path asks for the typescript or an
+// @types/* packument.
+func typeScriptPackument(p string) bool {
+	p = strings.ToLower(p)
+	return strings.HasSuffix(p, "/typescript") || strings.Contains(p, "/@types/") || strings.Contains(p, "/@types%2f")
+}
