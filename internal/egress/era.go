@@ -3,6 +3,7 @@ package egress
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"time"
 )
@@ -10,10 +11,13 @@ import (
 // The npm mirrors some rebuilds see have no trustworthy publish times, so a repository without
 // a lockfile installs today's dependencies. TypeScript is the exception that matters most: its
 // release dates are public, and its version decides what the compiler emits and which type
-// packages parse. With Config.TypeScriptEra (the release commit's time) the proxy hides the
-// TypeScript releases that came after it, and the @types packages whose typeScriptVersion
-// (the oldest TypeScript they support) came after it: the install resolves them as the
-// publisher's did then, within a minor version.
+// packages parse. With Config.TypeScriptEra (the release commit's time) the proxy points the
+// "latest" tag of typescript at its newest release before then, and that of each @types
+// package at its newest version whose typeScriptVersion (the oldest TypeScript it supports)
+// was out by then. npm prefers the latest tag when it satisfies a range, so a devDependency
+// "typescript": "^4.1" resolves as the publisher's did then, within a minor version. Nothing
+// is hidden: a range only newer versions satisfy (a dependency resolved today that needs
+// @types/estree ^1.0.6) still resolves.
 
 // typeScriptReleases are the general-availability dates of TypeScript's minor releases.
 var typeScriptReleases = map[string]string{
@@ -55,8 +59,8 @@ func newestKnownTypeScript() time.Time {
 	return last
 }
 
-// applyTypeScriptEra filters the typescript and @types/* packuments (see above); other
-// documents are returned unchanged.
+// applyTypeScriptEra moves the latest tag of the typescript and @types/* packuments (see
+// above); other documents are returned unchanged.
 func applyTypeScriptEra(body []byte, era time.Time) filterResult {
 	keep := filterResult{body: body}
 	trimmed := bytes.TrimSpace(body)
@@ -75,30 +79,36 @@ func applyTypeScriptEra(body []byte, era time.Time) filterResult {
 	if json.Unmarshal(doc["versions"], &versions) != nil {
 		return keep
 	}
-	var times map[string]json.RawMessage
-	if doc["time"] != nil && json.Unmarshal(doc["time"], &times) != nil {
-		times = nil
-	}
-	dropped := map[string]bool{}
+	var allowed []string
 	for v, meta := range versions {
+		var m struct {
+			TypeScriptVersion string          `json:"typeScriptVersion"`
+			Deprecated        json.RawMessage `json:"deprecated"`
+		}
+		if json.Unmarshal(meta, &m) != nil || len(m.Deprecated) > 0 && string(m.Deprecated) != "false" && string(m.Deprecated) != `""` {
+			continue // a deprecated release (an @types stub) is not the era's choice
+		}
 		ts := v // typescript: the release itself
 		if name != "typescript" {
-			var m struct {
-				TypeScriptVersion string `json:"typeScriptVersion"`
-			}
-			if json.Unmarshal(meta, &m) != nil || m.TypeScriptVersion == "" {
+			if ts = m.TypeScriptVersion; ts == "" {
 				continue
 			}
-			ts = m.TypeScriptVersion
 		}
-		if t, ok := typeScriptReleased(ts); ok && t.After(era) {
-			dropped[v] = true
+		if t, ok := typeScriptReleased(ts); ok && !t.After(era) && !strings.Contains(v, "-") {
+			allowed = append(allowed, v)
 		}
 	}
-	if len(dropped) == len(versions) {
-		return keep // nothing would be left: better today's than none
+	var tags map[string]string
+	if json.Unmarshal(doc["dist-tags"], &tags) != nil || tags == nil {
+		return keep
 	}
-	return dropVersions(doc, body, versions, times, dropped)
+	newest := newestSemver(allowed)
+	if newest == "" || tags["latest"] == newest || slices.Contains(allowed, tags["latest"]) {
+		return keep
+	}
+	tags["latest"] = newest
+	doc["dist-tags"] = mustJSON(tags)
+	return filterResult{body: mustJSON(doc), filtered: true}
 }
 
 // typeScriptPackument reports whether an npm registry path asks for the typescript or an

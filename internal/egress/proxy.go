@@ -30,8 +30,8 @@ type Config struct {
 	AllowHosts []string
 	// Cutoff, when set, hides registry versions published after it.
 	Cutoff *time.Time
-	// TypeScriptEra, when set, hides the TypeScript releases after it and the @types
-	// packages that need them (see era.go), for registries without trustworthy times.
+	// TypeScriptEra, when set, points the latest tags of typescript and @types packages at
+	// their versions of that time (see era.go), for registries without trustworthy times.
 	TypeScriptEra *time.Time
 	// Dir receives the CA files (see Files); it must be readable by the build.
 	Dir string

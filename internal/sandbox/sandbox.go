@@ -19,8 +19,8 @@ type Config struct {
 	AllowHosts []string
 	// Cutoff, when set, hides registry versions published after it (npm packuments, PyPI JSON/Simple).
 	Cutoff *time.Time
-	// TypeScriptEra, when set, hides TypeScript releases after it and the @types packages
-	// that need them (the egress proxy's filter; for registries without trustworthy times).
+	// TypeScriptEra, when set, makes the registry's latest TypeScript and @types versions
+	// those of that time (the egress proxy's filter; for registries without trustworthy times).
 	TypeScriptEra *time.Time
 	// Timeout bounds the whole build session; zero means the executor's default.
 	Timeout time.Duration
