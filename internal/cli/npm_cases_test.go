@@ -334,8 +334,8 @@ func TestMismatchNamesDependencyDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if code, out, _ := f.vouch("infer", "pkg:npm/drift-fixture@1.0.0"); code != 0 || !strings.Contains(out, "typescript_era: \""+ct.UTC().Format(time.RFC3339)+"\"") {
-		t.Errorf("infer (exit %d) does not set typescript_era to the commit's time %s:\n%s", code, ct.UTC().Format(time.RFC3339), out)
+	if code, out, _ := f.vouch("infer", "pkg:npm/drift-fixture@1.0.0"); code != 0 || !strings.Contains(out, "toolchain_era: \""+ct.UTC().Format(time.RFC3339)+"\"") {
+		t.Errorf("infer (exit %d) does not set toolchain_era to the commit's time %s:\n%s", code, ct.UTC().Format(time.RFC3339), out)
 	}
 }
 

@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-func TestApplyTypeScriptEra(t *testing.T) {
+func TestApplyToolchainEra(t *testing.T) {
 	era := time.Date(2021, 10, 1, 0, 0, 0, 0, time.UTC) // TypeScript 4.4 was the newest
 	versionsOf := func(body []byte) (vs []string, latest string) {
 		var doc struct {
@@ -35,23 +35,24 @@ func TestApplyTypeScriptEra(t *testing.T) {
 		{"@types", `{"name":"@types/node","dist-tags":{"latest":"26.0.0"},"versions":{"16.10.2":{"typeScriptVersion":"3.7"},"16.18.0":{"typeScriptVersion":"4.1"},"20.10.0":{"typeScriptVersion":"4.5"},"26.0.0":{"typeScriptVersion":"5.2"},"0.0.1":{}}}`, true, "16.18.0", 5},
 		{"@types stub", `{"name":"@types/minimatch","dist-tags":{"latest":"6.0.0"},"versions":{"3.0.5":{"typeScriptVersion":"3.6"},"6.0.0":{"deprecated":"This is a stub types definition."}}}`, true, "3.0.5", 2},
 		{"latest already of the era", `{"name":"@types/old","dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"typeScriptVersion":"3.0"},"1.1.0":{"typeScriptVersion":"3.5"}}}`, false, "1.0.0", 2},
+		{"@babel", `{"name":"@babel/core","dist-tags":{"latest":"7.28.0","next":"8.0.0-beta.1"},"versions":{"7.15.5":{},"7.15.8":{},"7.16.0":{},"7.28.0":{},"8.0.0-beta.1":{}}}`, true, "7.15.8", 5},
 		{"other packages", `{"name":"tslib","dist-tags":{"latest":"2.8.1"},"versions":{"2.8.1":{"typeScriptVersion":"5.0"}}}`, false, "2.8.1", 1},
 		{"all would go", `{"name":"@types/new","dist-tags":{"latest":"1.0.0"},"versions":{"1.0.0":{"typeScriptVersion":"5.0"}}}`, false, "1.0.0", 1},
 		{"a TypeScript newer than the table", `{"name":"typescript","dist-tags":{"latest":"9.0.0"},"versions":{"4.0.2":{},"9.0.0":{}}}`, true, "4.0.2", 2},
 	} {
-		res := applyTypeScriptEra([]byte(c.doc), era)
+		res := applyToolchainEra([]byte(c.doc), era)
 		vs, latest := versionsOf(res.body)
 		if res.filtered != c.filtered || latest != c.wantLatest || len(vs) != c.wantN {
 			t.Errorf("%s: filtered %v, latest %q, versions %v; want %v, %q, %d", c.name, res.filtered, latest, vs, c.filtered, c.wantLatest, c.wantN)
 		}
 	}
 	// An era after the newest TypeScript the table knows changes nothing.
-	if res := applyTypeScriptEra([]byte(`{"name":"typescript","dist-tags":{"latest":"9.0.0"},"versions":{"4.0.2":{},"5.9.2":{}}}`), time.Now().AddDate(5, 0, 0)); res.filtered {
+	if res := applyToolchainEra([]byte(`{"name":"typescript","dist-tags":{"latest":"9.0.0"},"versions":{"4.0.2":{},"5.9.2":{}}}`), time.Now().AddDate(5, 0, 0)); res.filtered {
 		t.Error("a future era filtered the typescript packument")
 	}
 }
 
-func TestProxyTypeScriptEra(t *testing.T) {
+func TestProxyToolchainEra(t *testing.T) {
 	var gotAccept string
 	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAccept = r.Header.Get("Accept")
@@ -65,7 +66,7 @@ func TestProxyTypeScriptEra(t *testing.T) {
 	}))
 	defer upstream.Close()
 	era := time.Date(2021, 10, 1, 0, 0, 0, 0, time.UTC)
-	_, client := startProxy(t, Config{AllowHosts: []string{strings.TrimPrefix(upstream.URL, "http://")}, TypeScriptEra: &era})
+	_, client := startProxy(t, Config{AllowHosts: []string{strings.TrimPrefix(upstream.URL, "http://")}, ToolchainEra: &era})
 	get := func(p string) string {
 		req, _ := http.NewRequest(http.MethodGet, upstream.URL+p, nil)
 		req.Header.Set("Accept", "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8")

@@ -30,9 +30,9 @@ type Config struct {
 	AllowHosts []string
 	// Cutoff, when set, hides registry versions published after it.
 	Cutoff *time.Time
-	// TypeScriptEra, when set, points the latest tags of typescript and @types packages at
+	// ToolchainEra, when set, points the latest tags of typescript and @types packages at
 	// their versions of that time (see era.go), for registries without trustworthy times.
-	TypeScriptEra *time.Time
+	ToolchainEra *time.Time
 	// Dir receives the CA files (see Files); it must be readable by the build.
 	Dir string
 	// UpstreamRootCAs verifies registry servers; nil means the system roots.
@@ -112,7 +112,7 @@ func New(cfg Config) (*Proxy, error) {
 			p.deny(req.Method, req.URL.String(), req.URL.Hostname())
 			return req, goproxy.NewResponse(req, "text/plain", http.StatusForbidden, denyMessage(req.URL.Hostname()))
 		}
-		if cfg.Cutoff != nil || cfg.TypeScriptEra != nil && typeScriptPackument(req.URL.Path) {
+		if cfg.Cutoff != nil || cfg.ToolchainEra != nil && eraPackument(req.URL.Path) {
 			askForTimes(req) // the abbreviated packument has neither times nor typeScriptVersion
 		}
 		ctx.RoundTripper = goproxy.RoundTripperFunc(p.roundTrip)
@@ -293,7 +293,7 @@ func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Respons
 		return goproxy.NewResponse(req, "text/plain", http.StatusBadGateway, "vouch egress proxy: "+err.Error()+"\n"), nil
 	}
 	rec.Status = resp.StatusCode
-	if (p.cfg.Cutoff != nil || p.cfg.TypeScriptEra != nil) && resp.StatusCode == http.StatusOK && req.Method == http.MethodGet &&
+	if (p.cfg.Cutoff != nil || p.cfg.ToolchainEra != nil) && resp.StatusCode == http.StatusOK && req.Method == http.MethodGet &&
 		strings.Contains(strings.ToLower(resp.Header.Get("Content-Type")), "json") {
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxMetadataBytes+1))
 		_ = resp.Body.Close()
@@ -310,8 +310,8 @@ func (p *Proxy) roundTrip(req *http.Request, _ *goproxy.ProxyCtx) (*http.Respons
 		if p.cfg.Cutoff != nil {
 			res = applyCutoff(req.URL.Path, resp.Header.Get("Content-Type"), body, *p.cfg.Cutoff)
 		}
-		if p.cfg.TypeScriptEra != nil {
-			if era := applyTypeScriptEra(res.body, *p.cfg.TypeScriptEra); era.filtered {
+		if p.cfg.ToolchainEra != nil {
+			if era := applyToolchainEra(res.body, *p.cfg.ToolchainEra); era.filtered {
 				res.body, res.filtered = era.body, true
 			}
 		}

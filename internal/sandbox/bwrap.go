@@ -85,7 +85,7 @@ func (b *Bwrap) Start(ctx context.Context, cfg Config) (_ Session, err error) {
 		}
 	}
 	s.proxy, err = egress.New(egress.Config{
-		AllowHosts: cfg.AllowHosts, Cutoff: cfg.Cutoff, TypeScriptEra: cfg.TypeScriptEra,
+		AllowHosts: cfg.AllowHosts, Cutoff: cfg.Cutoff, ToolchainEra: cfg.ToolchainEra,
 		Dir: filepath.Join(s.scratch, "ca"), UpstreamRootCAs: b.UpstreamRootCAs,
 	})
 	if err != nil {

@@ -19,9 +19,9 @@ type Config struct {
 	AllowHosts []string
 	// Cutoff, when set, hides registry versions published after it (npm packuments, PyPI JSON/Simple).
 	Cutoff *time.Time
-	// TypeScriptEra, when set, makes the registry's latest TypeScript and @types versions
+	// ToolchainEra, when set, makes the registry's latest TypeScript and @types versions
 	// those of that time (the egress proxy's filter; for registries without trustworthy times).
-	TypeScriptEra *time.Time
+	ToolchainEra *time.Time
 	// Timeout bounds the whole build session; zero means the executor's default.
 	Timeout time.Duration
 	// MemoryBytes and MaxPids bound the build's process tree; zero means the executor's default.

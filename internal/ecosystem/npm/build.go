@@ -29,9 +29,9 @@ func (e *Ecosystem) Build(ctx context.Context, def *definition.BuildDefinition, 
 	if err != nil {
 		return "", err
 	}
-	if era := def.Strategy.Params["typescript_era"]; era != "" {
+	if era := def.Strategy.Params["toolchain_era"]; era != "" {
 		if _, err := time.Parse(time.RFC3339, era); err != nil {
-			return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter typescript_era %q is not an RFC 3339 time", era)}}
+			return "", &definition.InvalidError{Problems: []string{fmt.Sprintf("strategy parameter toolchain_era %q is not an RFC 3339 time", era)}}
 		}
 	}
 	pkgDir := filepath.Join(env.SrcDir, filepath.FromSlash(def.Dir()))

@@ -225,10 +225,10 @@ func (e *Ecosystem) Infer(ctx context.Context, up *ecosystem.Upstream, loc defin
 		if params["install"] == "install" && !yarnLocked && up.PublishedAt.IsZero() {
 			def.Notes = append(def.Notes, definition.DriftNote+"the repository has no lockfile and the registry no trustworthy publish times, so dependencies resolve to their newest versions; files generated from them may differ from the publisher's (a committed lockfile fixes this)")
 			if t, err := repo.CommitTime(ctx, loc.Ref); err == nil {
-				// TypeScript's release dates are known: the install prefers its release of
-				// the commit's time, and type packages that it parses (see egress/era.go).
-				params["typescript_era"] = t.UTC().Format(time.RFC3339)
-				def.Notes = append(def.Notes, "TypeScript's release dates are known: the install prefers TypeScript and @types versions of the release commit's time ("+params["typescript_era"]+")")
+				// TypeScript's and Babel's release dates are known: the install prefers
+				// their releases of the commit's time (see egress/era.go).
+				params["toolchain_era"] = t.UTC().Format(time.RFC3339)
+				def.Notes = append(def.Notes, "TypeScript's and Babel's release dates are known: the install prefers the TypeScript, Babel and @types versions of the release commit's time ("+params["toolchain_era"]+")")
 			}
 		}
 		if pubTool != "" {

@@ -152,8 +152,8 @@ func (e *Ecosystem) Stabilizers(string) []stabilize.Stabilizer { return stabiliz
 // SandboxConfig allows the npm registry only, with the definition's cut-off.
 func (e *Ecosystem) SandboxConfig(def *definition.BuildDefinition) sandbox.Config {
 	cfg := sandbox.Config{Cutoff: def.RegistryCutoff, Timeout: def.Timeout.Std()}
-	if t, err := time.Parse(time.RFC3339, def.Strategy.Params["typescript_era"]); err == nil && def.RegistryCutoff == nil {
-		cfg.TypeScriptEra = &t
+	if t, err := time.Parse(time.RFC3339, def.Strategy.Params["toolchain_era"]); err == nil && def.RegistryCutoff == nil {
+		cfg.ToolchainEra = &t
 	}
 	if u, err := url.Parse(e.Registry); err == nil && u.Host != "" {
 		cfg.AllowHosts = append(cfg.AllowHosts, u.Host)
